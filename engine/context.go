@@ -1,0 +1,277 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/authd/authd/engine/store"
+	"github.com/authd/authd/engine/users"
+)
+
+// Services are the shared facilities nodes reach through their Context.
+// Front-end issues add fields (push providers, SMS gateways) here.
+type Services struct {
+	KV    store.KV
+	Users *users.Repo
+	Clock Clock
+	Log   *slog.Logger
+	// Journeys resolves a journey by name in the program the session runs
+	// on; inner_journey uses it through the engine.
+	Journeys func(name string) *Journey
+}
+
+// Context is what a node sees while it runs for one session: the session's
+// state, the answers to its own callbacks, the request and the services.
+type Context struct {
+	Session  *Session
+	Journey  *Journey
+	Realm    *Realm
+	Node     *CompiledNode
+	Request  *Request
+	Services *Services
+	// answers are the callbacks this node suspended with, filled in by the
+	// client; nil when the node is entered afresh.
+	answers   []Callback
+	now       time.Time
+	transient map[string]string
+	user      *users.User
+}
+
+// Now is the engine's clock reading for this step.
+func (c *Context) Now() time.Time { return c.now }
+
+// Resumed reports whether the node is being resumed with answers to its own
+// callbacks, as opposed to entered along an edge.
+func (c *Context) Resumed() bool { return c.answers != nil }
+
+// Answer returns the value the client gave for the callback with id.
+func (c *Context) Answer(id string) (string, bool) {
+	for _, cb := range c.answers {
+		if cb.ID == id {
+			return cb.Answer(), cb.Value != nil
+		}
+	}
+	return "", false
+}
+
+// Answers returns the answered callbacks in the order they were asked.
+func (c *Context) Answers() []Callback { return c.answers }
+
+// Transient returns a value that lives only for this request (a password
+// between the node that asks it and the node that checks it).
+func (c *Context) Transient(key string) string { return c.transient[key] }
+
+// SetTransient keeps a value for the rest of this request only; it is never
+// stored.
+func (c *Context) SetTransient(key, value string) {
+	if c.transient == nil {
+		c.transient = map[string]string{}
+	}
+	c.transient[key] = value
+}
+
+// State returns a shared-state value, or cty.NullVal(DynamicPseudoType).
+func (c *Context) State(key string) cty.Value {
+	if v, ok := c.Session.State[key]; ok {
+		return v
+	}
+	return cty.NullVal(cty.DynamicPseudoType)
+}
+
+// SetState writes a shared-state value.
+func (c *Context) SetState(key string, v cty.Value) {
+	if c.Session.State == nil {
+		c.Session.State = map[string]cty.Value{}
+	}
+	c.Session.State[key] = v
+}
+
+// DeleteState removes a shared-state value.
+func (c *Context) DeleteState(key string) { delete(c.Session.State, key) }
+
+// Counter returns this node's counter (e.g. passes through retry_limit).
+func (c *Context) Counter() int { return c.Session.Counters[c.Node.Name] }
+
+// SetCounter stores this node's counter.
+func (c *Context) SetCounter(n int) {
+	if c.Session.Counters == nil {
+		c.Session.Counters = map[string]int{}
+	}
+	c.Session.Counters[c.Node.Name] = n
+}
+
+// Data returns this node's scratch value, kept across its suspensions.
+func (c *Context) Data() string { return c.Session.Data[c.Node.Name] }
+
+// SetData stores this node's scratch value; "" removes it.
+func (c *Context) SetData(v string) {
+	if v == "" {
+		delete(c.Session.Data, c.Node.Name)
+		return
+	}
+	if c.Session.Data == nil {
+		c.Session.Data = map[string]string{}
+	}
+	c.Session.Data[c.Node.Name] = v
+}
+
+// UserName is the user the journey has established, or "".
+func (c *Context) UserName() string { return c.Session.User }
+
+// SetUser establishes the user the journey is about.
+func (c *Context) SetUser(name string) {
+	if name != c.Session.User {
+		c.user = nil
+	}
+	c.Session.User = name
+}
+
+// User loads the established user from the realm. It returns
+// users.ErrNotFound when there is none (or no such account).
+func (c *Context) User() (*users.User, error) {
+	if c.Session.User == "" {
+		return nil, users.ErrNotFound
+	}
+	if c.user != nil {
+		return c.user, nil
+	}
+	if c.Services == nil || c.Services.Users == nil {
+		return nil, errors.New("engine: no user store configured")
+	}
+	u, err := c.Services.Users.Get(c.Session.Realm, c.Session.User)
+	if err != nil {
+		return nil, err
+	}
+	c.user = u
+	return u, nil
+}
+
+// Log is the logger for this step, tagged with session, journey and node.
+// Never log secrets through it.
+func (c *Context) Log() *slog.Logger {
+	l := slog.Default()
+	if c.Services != nil && c.Services.Log != nil {
+		l = c.Services.Log
+	}
+	return l.With("session", shortID(c.Session.ID), "journey", c.Journey.Name, "node", c.Node.Name)
+}
+
+// EvalContext returns the variables and functions of runtime expressions
+// for the current step.
+func (c *Context) EvalContext() *hcl.EvalContext {
+	return RuntimeEvalContext(c.userValue(), c.requestValue(), c.stateValue(), c.now.UTC().Format(time.RFC3339))
+}
+
+// Eval evaluates a runtime expression of the node's settings.
+func (c *Context) Eval(expr hcl.Expression) (cty.Value, error) {
+	v, diags := expr.Value(c.EvalContext())
+	if diags.HasErrors() {
+		return cty.NilVal, fmt.Errorf("%s: %s", expr.Range(), diagSummary(diags))
+	}
+	return v, nil
+}
+
+func diagSummary(diags hcl.Diagnostics) string {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			if d.Detail != "" {
+				return d.Summary + ": " + d.Detail
+			}
+			return d.Summary
+		}
+	}
+	return "error"
+}
+
+func (c *Context) userValue() cty.Value {
+	name, email, phone := c.Session.User, "", ""
+	groups := cty.ListValEmpty(cty.String)
+	attrs := cty.MapValEmpty(cty.String)
+	if u, err := c.User(); err == nil {
+		email, phone = u.Email, u.Phone
+		if len(u.Groups) > 0 {
+			gs := make([]cty.Value, len(u.Groups))
+			for i, g := range u.Groups {
+				gs[i] = cty.StringVal(g)
+			}
+			groups = cty.ListVal(gs)
+		}
+		if len(u.Attributes) > 0 {
+			m := make(map[string]cty.Value, len(u.Attributes))
+			for k, v := range u.Attributes {
+				m[k] = cty.StringVal(v)
+			}
+			attrs = cty.MapVal(m)
+		}
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"name":       cty.StringVal(name),
+		"email":      cty.StringVal(email),
+		"phone":      cty.StringVal(phone),
+		"groups":     groups,
+		"attributes": attrs,
+	})
+}
+
+func (c *Context) requestValue() cty.Value {
+	r := c.Request
+	if r == nil {
+		r = &c.Session.Origin
+	}
+	rad := RADIUSInfo{}
+	if r.RADIUS != nil {
+		rad = *r.RADIUS
+	}
+	oa := OAuthInfo{}
+	if r.OAuth != nil {
+		oa = *r.OAuth
+	}
+	scopes := cty.ListValEmpty(cty.String)
+	if len(oa.Scopes) > 0 {
+		ss := make([]cty.Value, len(oa.Scopes))
+		for i, s := range oa.Scopes {
+			ss[i] = cty.StringVal(s)
+		}
+		scopes = cty.ListVal(ss)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"protocol":   cty.StringVal(r.Protocol),
+		"client_ip":  cty.StringVal(r.ClientIP),
+		"user_agent": cty.StringVal(r.UserAgent),
+		"locale":     cty.StringVal(r.Locale),
+		"radius": cty.ObjectVal(map[string]cty.Value{
+			"nas_identifier":     cty.StringVal(rad.NASIdentifier),
+			"nas_ip":             cty.StringVal(rad.NASIP),
+			"calling_station_id": cty.StringVal(rad.CallingStationID),
+		}),
+		"oauth": cty.ObjectVal(map[string]cty.Value{
+			"client_id": cty.StringVal(oa.ClientID),
+			"scopes":    scopes,
+		}),
+	})
+}
+
+// stateValue is the shared state as an object; keys some node of the
+// journey may write read as null until written.
+func (c *Context) stateValue() cty.Value {
+	m := make(map[string]cty.Value, len(c.Journey.StateKeys)+len(c.Session.State))
+	for _, k := range c.Journey.StateKeys {
+		m[k] = cty.NullVal(cty.DynamicPseudoType)
+	}
+	for k, v := range c.Session.State {
+		m[k] = v
+	}
+	return cty.ObjectVal(m)
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -1,0 +1,45 @@
+// Package users keeps the people of each realm in the store: their
+// password hashes, groups, contact details, attributes and lockout state.
+package users
+
+import (
+	"errors"
+	"time"
+)
+
+// User is one account of a realm. PasswordHash is a PHC/crypt string
+// ($argon2id$, $2a$/$2b$/$2y$ bcrypt, $6$ sha512-crypt); it is never logged
+// or printed.
+type User struct {
+	Realm        string            `json:"realm"`
+	Name         string            `json:"name"`
+	Email        string            `json:"email,omitempty"`
+	Phone        string            `json:"phone,omitempty"`
+	Groups       []string          `json:"groups,omitempty"`
+	Attributes   map[string]string `json:"attributes,omitempty"`
+	PasswordHash string            `json:"password_hash,omitempty"`
+	// Failures counts failed checks since FirstFailure (lockout window).
+	Failures     int       `json:"failures,omitempty"`
+	FirstFailure time.Time `json:"first_failure,omitempty"`
+	LockedUntil  time.Time `json:"locked_until,omitempty"`
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// Lockout locks an account after MaxFailures failed checks within Window,
+// for Duration. A zero MaxFailures disables it.
+type Lockout struct {
+	MaxFailures int
+	Window      time.Duration
+	Duration    time.Duration
+}
+
+// Locked reports whether the account is locked at now.
+func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
+
+var (
+	// ErrNotFound means no such user in the realm.
+	ErrNotFound = errors.New("no such user")
+	// ErrExists means the user is already in the realm.
+	ErrExists = errors.New("user already exists")
+)
