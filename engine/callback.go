@@ -28,10 +28,11 @@ type Callback struct {
 }
 
 // NeedsAnswer reports whether a client must send a value for the callback
-// before the session can move on; display-only callbacks need none.
+// before the session can move on; display-only callbacks need none, and a
+// wait without a value means "keep waiting".
 func (c Callback) NeedsAnswer() bool {
 	switch c.Type {
-	case CallbackText, CallbackQR:
+	case CallbackText, CallbackQR, CallbackWait:
 		return false
 	}
 	return true

@@ -22,6 +22,9 @@ type Result struct {
 	Outcome   Outcome    // follow this edge
 	Callbacks []Callback // suspend and ask
 	Enter     string     // run this journey as a sub-journey, then resume with its terminal as the outcome
+	// Reason says why, for logs and the audit trail; front ends never show
+	// it to the user on failure.
+	Reason string
 }
 
 // Next is shorthand for a result that follows an outcome.

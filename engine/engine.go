@@ -1,0 +1,534 @@
+package engine
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authd/authd/engine/store"
+	"github.com/authd/authd/engine/users"
+)
+
+// Store buckets the engine owns.
+const (
+	bucketSessions = "sessions"
+	bucketExpiry   = "session_expiry" // key: expires (8 bytes, big endian unix nanos) + id
+)
+
+// DefaultMaxSteps bounds the nodes one request may run without suspending,
+// so a misconfigured loop ends as a failure instead of spinning.
+const DefaultMaxSteps = 256
+
+// maxInnerDepth bounds nested inner journeys at run time (dsl rejects
+// recursion; this is the belt to its braces).
+const maxInnerDepth = 16
+
+// MaxAnswerBytes bounds one callback value.
+const MaxAnswerBytes = 4096
+
+// Options configure an Engine.
+type Options struct {
+	KV       store.KV
+	Users    *users.Repo // default: users.NewRepo(KV)
+	Clock    Clock       // default: SystemClock
+	Log      *slog.Logger
+	MaxSteps int // default DefaultMaxSteps
+}
+
+// Engine runs journeys. It is safe for concurrent use; one Engine serves
+// every front end of a process.
+type Engine struct {
+	kv       store.KV
+	svc      *Services
+	clock    Clock
+	log      *slog.Logger
+	maxSteps int
+
+	prog atomic.Pointer[Program]
+	mu   sync.RWMutex
+	// byRevision keeps the program each journey revision was loaded with, so
+	// sessions finish on the graph they started on after a reload.
+	byRevision map[string]*Program
+
+	locks [256]sync.Mutex
+	seed  maphash.Seed
+}
+
+// New returns an engine with no program loaded; call Load before serving.
+func New(o Options) *Engine {
+	if o.KV == nil {
+		panic("engine: Options.KV is required")
+	}
+	if o.Users == nil {
+		o.Users = users.NewRepo(o.KV)
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = DefaultMaxSteps
+	}
+	e := &Engine{
+		kv: o.KV, clock: o.Clock, log: o.Log, maxSteps: o.MaxSteps,
+		byRevision: map[string]*Program{},
+		seed:       maphash.MakeSeed(),
+	}
+	e.svc = &Services{KV: o.KV, Users: o.Users, Clock: o.Clock, Log: o.Log}
+	e.svc.Journeys = func(name string) *Journey {
+		if p := e.prog.Load(); p != nil {
+			return p.Journeys[name]
+		}
+		return nil
+	}
+	return e
+}
+
+// Services returns the services handed to nodes, so a front end can add its
+// own (push providers, SMS gateways) before serving.
+func (e *Engine) Services() *Services { return e.svc }
+
+// Load makes p the program new sessions start on. Sessions already running
+// keep the revision they pinned.
+func (e *Engine) Load(p *Program) {
+	e.mu.Lock()
+	for _, j := range p.Journeys {
+		e.byRevision[j.Revision] = p
+	}
+	e.mu.Unlock()
+	e.prog.Store(p)
+}
+
+// Program returns the program new sessions start on (nil before Load).
+func (e *Engine) Program() *Program { return e.prog.Load() }
+
+func (e *Engine) journeyAt(name, revision string) (*Journey, *Program) {
+	e.mu.RLock()
+	p := e.byRevision[revision]
+	e.mu.RUnlock()
+	if p == nil {
+		return nil, nil
+	}
+	// The pinned program holds the journey; inner journeys resolve in the
+	// same program, so a whole session sees one consistent configuration.
+	if j := p.Journeys[name]; j != nil {
+		return j, p
+	}
+	return nil, nil
+}
+
+// Start begins a journey of realm for the request.
+func (e *Engine) Start(ctx context.Context, realm, journey string, req Request) (*Response, error) {
+	p := e.prog.Load()
+	if p == nil {
+		return nil, errors.New("engine: no configuration loaded")
+	}
+	r := p.Realms[realm]
+	if r == nil {
+		return nil, &NotFoundError{Kind: "realm", Name: realm}
+	}
+	j := p.Journeys[journey]
+	if j == nil || j.Realm != realm {
+		return nil, &NotFoundError{Kind: "journey", Name: journey}
+	}
+	now := e.clock.Now()
+	timeout := j.SessionTimeout
+	if timeout <= 0 {
+		timeout = DefaultSessionTimeout
+	}
+	s := &Session{
+		ID: NewID(), Realm: realm, Journey: j.Name, Revision: j.Revision,
+		Node: j.Start, Created: now, Expires: now.Add(timeout),
+		Origin: req.withoutSecrets(),
+	}
+	return e.advance(ctx, s, j, p, nil, &req, now)
+}
+
+// Resume continues a suspended session with the client's answers to its
+// callbacks. Bad answers return an *AnswerError and change nothing.
+func (e *Engine) Resume(ctx context.Context, id string, answers []Callback, req Request) (*Response, error) {
+	if id == "" || len(id) > 128 {
+		return nil, &SessionError{ID: id, Err: ErrSessionNotFound}
+	}
+	mu := e.lockFor(id)
+	mu.Lock()
+	defer mu.Unlock()
+
+	s, err := e.Session(id)
+	if err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	if s.Finished {
+		return nil, &SessionError{ID: id, Err: ErrSessionFinished}
+	}
+	if !now.Before(s.Expires) {
+		return nil, &SessionError{ID: id, Err: ErrSessionExpired}
+	}
+	j, p := e.journeyAt(s.Journey, s.Revision)
+	if j == nil {
+		return nil, &SessionError{ID: id, Err: fmt.Errorf("its journey revision %s is no longer loaded", shortID(s.Revision))}
+	}
+	filled, err := matchAnswers(s.Pending, answers)
+	if err != nil {
+		return nil, err
+	}
+	return e.advance(ctx, s, j, p, filled, &req, now)
+}
+
+// Session loads a session by id (finished sessions included, until swept).
+func (e *Engine) Session(id string) (*Session, error) {
+	var s *Session
+	err := e.kv.View(func(tx store.Tx) error {
+		b := tx.Get(bucketSessions, []byte(id))
+		if b == nil {
+			return nil
+		}
+		s = new(Session)
+		return json.Unmarshal(b, s)
+	})
+	if err != nil {
+		return nil, &SessionError{ID: id, Err: fmt.Errorf("reading the store: %w", err)}
+	}
+	if s == nil {
+		return nil, &SessionError{ID: id, Err: ErrSessionNotFound}
+	}
+	return s, nil
+}
+
+// matchAnswers pairs the client's callbacks with the pending ones (by id, or
+// by position when the client sent no ids) and checks every value.
+func matchAnswers(pending, answers []Callback) ([]Callback, error) {
+	filled := make([]Callback, len(pending))
+	copy(filled, pending)
+	for i := range filled {
+		filled[i].Value = nil
+	}
+	for i, a := range answers {
+		idx := -1
+		if a.ID != "" {
+			for k := range pending {
+				if pending[k].ID == a.ID {
+					idx = k
+					break
+				}
+			}
+			if idx < 0 {
+				return nil, &AnswerError{Callback: a.ID, Message: "no such callback is pending"}
+			}
+		} else {
+			if i >= len(pending) {
+				return nil, &AnswerError{Callback: fmt.Sprintf("#%d", i), Message: "more callbacks than were asked"}
+			}
+			idx = i
+		}
+		p := pending[idx]
+		if a.Type != "" && a.Type != p.Type {
+			return nil, &AnswerError{Callback: p.ID, Message: fmt.Sprintf("is of type %q, not %q", p.Type, a.Type)}
+		}
+		if a.Value == nil {
+			continue
+		}
+		v := *a.Value
+		if len(v) > MaxAnswerBytes {
+			return nil, &AnswerError{Callback: p.ID, Message: "value is too long"}
+		}
+		switch p.Type {
+		case CallbackChoice:
+			if !contains(p.Options, v) {
+				return nil, &AnswerError{Callback: p.ID, Message: fmt.Sprintf("value must be one of %q", p.Options)}
+			}
+		case CallbackWait:
+			if v != "" && v != "exit" {
+				return nil, &AnswerError{Callback: p.ID, Message: `value must be "" (keep waiting) or "exit"`}
+			}
+		}
+		filled[idx].Value = &v
+	}
+	for _, f := range filled {
+		if f.NeedsAnswer() && f.Value == nil {
+			return nil, &AnswerError{Callback: f.ID, Message: "a value is required"}
+		}
+	}
+	return filled, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// advance runs nodes from s.Node until one suspends or a terminal is reached.
+func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program, answers []Callback, req *Request, now time.Time) (*Response, error) {
+	realm := p.Realms[s.Realm]
+	var transient map[string]string
+	steps := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if steps >= e.maxSteps {
+			e.log.Error("journey exceeded the step limit", "journey", j.Name, "node", s.Node, "steps", steps)
+			return e.finish(s, Failure, fmt.Sprintf("step limit of %d exceeded at node %s", e.maxSteps, s.Node))
+		}
+		steps++
+		s.Steps++
+		cn := j.Nodes[s.Node]
+		if cn == nil {
+			return e.finish(s, Failure, fmt.Sprintf("journey %s has no node %q", j.Name, s.Node))
+		}
+		nc := &Context{
+			Session: s, Journey: j, Realm: realm, Node: cn, Request: req,
+			Services: e.svc, answers: answers, now: now, transient: transient,
+		}
+		if answers == nil {
+			s.Path = append(s.Path, cn.Name)
+		}
+		answers = nil
+		res, err := e.process(ctx, cn, nc)
+		transient = nc.transient
+		if err != nil {
+			nc.Log().Error("node failed", "type", cn.Type, "err", err)
+			return e.finish(s, Failure, "internal error at node "+cn.Name)
+		}
+		switch {
+		case len(res.Callbacks) > 0:
+			return e.suspend(s, j, res.Callbacks, now)
+		case res.Enter != "":
+			inner := p.Journeys[res.Enter]
+			if inner == nil || len(s.Stack) >= maxInnerDepth {
+				return e.finish(s, Failure, fmt.Sprintf("cannot enter journey %q from node %s", res.Enter, cn.Name))
+			}
+			s.Stack = append(s.Stack, Frame{Journey: j.Name, Revision: j.Revision, Node: cn.Name})
+			j = inner
+			s.Journey, s.Revision, s.Node = inner.Name, inner.Revision, inner.Start
+			continue
+		}
+		// Follow the outcome, returning from inner journeys that ended.
+		o := res.Outcome
+		for {
+			target, ok := cn.Edges[o]
+			if !ok {
+				return e.finish(s, Failure, fmt.Sprintf("node %s ended with outcome %q, which is not wired", cn.Name, o))
+			}
+			if !IsTerminal(target) {
+				s.Node = target
+				break
+			}
+			if len(s.Stack) == 0 {
+				if res.Reason != "" {
+					s.Reason = res.Reason
+				}
+				return e.finish(s, Outcome(target), s.Reason)
+			}
+			f := s.Stack[len(s.Stack)-1]
+			s.Stack = s.Stack[:len(s.Stack)-1]
+			j = p.Journeys[f.Journey]
+			if j == nil {
+				return e.finish(s, Failure, fmt.Sprintf("journey %q vanished", f.Journey))
+			}
+			s.Journey, s.Revision, s.Node = j.Name, j.Revision, f.Node
+			cn = j.Nodes[f.Node]
+			o = Outcome(target)
+		}
+		if res.Reason != "" {
+			s.Reason = res.Reason
+		}
+	}
+}
+
+// process runs one node, turning a panic into a fault so one bad node never
+// takes the server down.
+func (e *Engine) process(ctx context.Context, cn *CompiledNode, nc *Context) (res Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic in node type %s: %v", cn.Type, r)
+		}
+	}()
+	res, err = cn.Node.Process(ctx, nc)
+	if err == nil && res.Outcome == "" && len(res.Callbacks) == 0 && res.Enter == "" {
+		err = fmt.Errorf("node type %s returned neither an outcome nor callbacks", cn.Type)
+	}
+	return res, err
+}
+
+func (e *Engine) suspend(s *Session, j *Journey, cbs []Callback, now time.Time) (*Response, error) {
+	pending := make([]Callback, len(cbs))
+	copy(pending, cbs)
+	seen := map[string]bool{}
+	var until time.Time
+	for i := range pending {
+		c := &pending[i]
+		c.Value = nil
+		if c.ID == "" {
+			c.ID = c.Type
+		}
+		if seen[c.ID] {
+			c.ID += strconv.Itoa(i)
+		}
+		seen[c.ID] = true
+		if c.Type == CallbackWait && c.Seconds > 0 {
+			until = now.Add(time.Duration(c.Seconds) * time.Second)
+		}
+	}
+	s.Pending = pending
+	s.Until = until
+	if err := e.save(s); err != nil {
+		return nil, err
+	}
+	return &Response{
+		Session: s.ID, Journey: j.Name, Node: s.Node, Callbacks: pending, Until: until,
+		User: s.User, Path: append([]string(nil), s.Path...), State: s,
+	}, nil
+}
+
+func (e *Engine) finish(s *Session, o Outcome, reason string) (*Response, error) {
+	resp := &Response{
+		Journey: s.Journey, Node: s.Node, Done: true, Outcome: o, User: s.User,
+		Reason: reason, Path: append([]string(nil), s.Path...), State: s,
+	}
+	if s.Version > 0 {
+		// A tombstone, kept until the session would have expired, so a
+		// replayed id is told "already finished", not "unknown".
+		t := &Session{
+			ID: s.ID, Realm: s.Realm, Journey: s.Journey, Revision: s.Revision,
+			User: s.User, Created: s.Created, Expires: s.Expires, Finished: true,
+			Outcome: o, Version: s.Version,
+		}
+		if err := e.save(t); err != nil {
+			return nil, err
+		}
+	}
+	s.Finished, s.Outcome, s.Reason, s.Pending = true, o, reason, nil
+	return resp, nil
+}
+
+// errStale reports a lost race with another writer of the same session.
+var errStale = errors.New("the session was changed by another request")
+
+// save writes the session if nobody else wrote it since it was read.
+func (e *Engine) save(s *Session) error {
+	prev := s.Version
+	s.Version++
+	data, err := json.Marshal(s)
+	if err != nil {
+		s.Version = prev
+		return fmt.Errorf("engine: encoding session: %w", err)
+	}
+	id := []byte(s.ID)
+	err = e.kv.Batch(func(tx store.Tx) error {
+		cur := tx.Get(bucketSessions, id)
+		if prev == 0 {
+			if cur != nil {
+				return errStale
+			}
+			if err := tx.Put(bucketExpiry, expiryKey(s.Expires, s.ID), nil); err != nil {
+				return err
+			}
+		} else {
+			var v struct {
+				Version uint64 `json:"version"`
+			}
+			if cur == nil || json.Unmarshal(cur, &v) != nil || v.Version != prev {
+				return errStale
+			}
+		}
+		return tx.Put(bucketSessions, id, data)
+	})
+	if err != nil {
+		s.Version = prev
+		if errors.Is(err, errStale) {
+			return &SessionError{ID: s.ID, Err: ErrSessionBusy}
+		}
+		return &SessionError{ID: s.ID, Err: fmt.Errorf("writing the store: %w", err)}
+	}
+	return nil
+}
+
+func expiryKey(t time.Time, id string) []byte {
+	k := make([]byte, 8, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(t.UnixNano()))
+	return append(k, id...)
+}
+
+// Sweep deletes sessions (and tombstones) that expired before now and
+// returns how many went.
+func (e *Engine) Sweep(now time.Time) (int, error) {
+	var keys [][]byte
+	err := e.kv.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketExpiry, nil, func(k, _ []byte) error {
+			if len(k) < 8 || int64(binary.BigEndian.Uint64(k[:8])) >= now.UnixNano() {
+				return store.ErrStop
+			}
+			keys = append(keys, append([]byte(nil), k...))
+			return nil
+		})
+	})
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	const chunk = 1000
+	for i := 0; i < len(keys); i += chunk {
+		part := keys[i:min(i+chunk, len(keys))]
+		if err := e.kv.Update(func(tx store.Tx) error {
+			for _, k := range part {
+				if err := tx.Delete(bucketSessions, k[8:]); err != nil {
+					return err
+				}
+				if err := tx.Delete(bucketExpiry, k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return i, err
+		}
+	}
+	return len(keys), nil
+}
+
+// RunSweeper sweeps expired sessions every interval until ctx ends.
+func (e *Engine) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := e.Sweep(e.clock.Now()); err != nil {
+				e.log.Error("sweeping sessions", "err", err)
+			} else if n > 0 {
+				e.log.Debug("swept sessions", "count", n)
+			}
+		}
+	}
+}
+
+func (e *Engine) lockFor(id string) *sync.Mutex {
+	return &e.locks[maphash.String(e.seed, id)%uint64(len(e.locks))]
+}
+
+// NewContext builds a node Context outside a running engine, for unit tests
+// of node types and for alternative runners. answers are the callbacks the
+// node suspended with, filled in (nil: the node is entered afresh).
+func NewContext(s *Session, j *Journey, r *Realm, n *CompiledNode, req *Request, svc *Services, now time.Time, answers []Callback) *Context {
+	if req == nil {
+		req = &Request{}
+	}
+	return &Context{Session: s, Journey: j, Realm: r, Node: n, Request: req, Services: svc, now: now, answers: answers}
+}
