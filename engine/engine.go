@@ -60,6 +60,7 @@ type Engine struct {
 
 	locks [256]sync.Mutex
 	seed  maphash.Seed
+	wake  wakeups
 }
 
 // New returns an engine with no program loaded; call Load before serving.
@@ -414,6 +415,7 @@ func (e *Engine) finish(s *Session, o Outcome, reason string) (*Response, error)
 		}
 	}
 	s.Finished, s.Outcome, s.Reason, s.Pending = true, o, reason, nil
+	e.Wake(s.ID) // release anyone still holding the finished session
 	return resp, nil
 }
 

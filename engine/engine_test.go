@@ -366,3 +366,27 @@ func TestConcurrentResumesOfOneSessionAdvanceItOnce(t *testing.T) {
 		t.Fatalf("%d resumes advanced the session, want exactly 1", oks)
 	}
 }
+
+func TestWakeReleasesHolders(t *testing.T) {
+	e, _ := newEngine(t, memstore.New())
+	c1, c2 := e.WakeChan("s1"), e.WakeChan("s1")
+	other := e.WakeChan("s2")
+	e.Wake("s1")
+	for i, c := range []<-chan struct{}{c1, c2} {
+		select {
+		case <-c:
+		default:
+			t.Errorf("holder %d not woken", i)
+		}
+	}
+	select {
+	case <-other:
+		t.Error("another session was woken")
+	default:
+	}
+	select {
+	case <-e.WakeChan("s1"):
+		t.Error("a new holder must wait for the next wake")
+	default:
+	}
+}
