@@ -1,0 +1,456 @@
+package dsl
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var relyingPartySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "realm", Required: true},
+		{Name: "journey"},
+		{Name: "client_type"},
+		{Name: "client_id"},
+		{Name: "client_secret"},
+		{Name: "client_secret_hash"},
+		{Name: "grant_types"},
+		{Name: "pkce"},
+		{Name: "redirect_uris"},
+		{Name: "scopes"},
+		{Name: "access_token_ttl"},
+		{Name: "refresh_token_ttl"},
+		{Name: "access_token_format"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "claim", LabelNames: []string{"name"}}},
+}
+
+var claimSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "scope"}, {Name: "value", Required: true}},
+}
+
+// Grant types a relying party may use.
+var grantTypes = []string{"authorization_code", "refresh_token", "password", "client_credentials"}
+
+type rpLinks struct {
+	realm, journey ref
+	clientIDRange  hcl.Range
+}
+
+// decodeRelyingPartyBlock decodes a relying_party and applies the OAuth
+// rules that need no other block: public clients use PKCE and no secret,
+// confidential ones exactly one of client_secret and client_secret_hash,
+// redirect URIs only with the code grant (https, or http on loopback),
+// claims only with the openid scope.
+//
+// Defaults: client_type "confidential", client_id the block name,
+// grant_types ["authorization_code"], pkce "required", scopes ["openid"],
+// access_token_format "opaque", TTLs 10h and 1d. A claim without scope is
+// issued with openid.
+func decodeRelyingPartyBlock(l *loader, block *hcl.Block) (*RelyingParty, hcl.Diagnostics) {
+	rp := &RelyingParty{
+		Name:              block.Labels[0],
+		ClientType:        "confidential",
+		ClientID:          block.Labels[0],
+		GrantTypes:        []string{"authorization_code"},
+		PKCE:              "required",
+		Scopes:            []string{"openid"},
+		AccessTokenTTL:    DefaultAccessTokenTTL,
+		RefreshTokenTTL:   DefaultRefreshTokenTTL,
+		AccessTokenFormat: "opaque",
+		DeclRange:         block.DefRange,
+	}
+	owner := fmt.Sprintf("relying_party %q", rp.Name)
+	links := &rpLinks{clientIDRange: block.LabelRanges[0]}
+	content, diags := block.Body.Content(relyingPartySchema)
+	if content == nil {
+		return rp, diags
+	}
+	attrs := content.Attributes
+	if a := attrs["realm"]; a != nil {
+		r, d := parseRef(a.Expr, kindRealm, "realm", false)
+		diags = append(diags, d...)
+		links.realm, rp.Realm = r, r.name
+	}
+	if a := attrs["journey"]; a != nil {
+		r, d := parseRef(a.Expr, kindJourney, "journey", false)
+		diags = append(diags, d...)
+		links.journey, rp.Journey = r, r.name
+	}
+	if a := attrs["client_type"]; a != nil {
+		v, ok, d := l.enum(a, "confidential", "public")
+		diags = append(diags, d...)
+		if ok {
+			rp.ClientType = v
+		}
+	}
+	if a := attrs["client_id"]; a != nil {
+		v, ok, d := l.str(a)
+		diags = append(diags, d...)
+		if ok {
+			if v == "" {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty client_id", Detail: fmt.Sprintf("The client_id of %s cannot be empty; leave it out to use the block name.", owner), Subject: a.Expr.Range().Ptr()})
+			} else {
+				rp.ClientID = v
+			}
+			links.clientIDRange = a.Expr.Range()
+		}
+	}
+	grantsOK := true
+	if a := attrs["grant_types"]; a != nil {
+		v, ok, d := l.strList(a)
+		diags = append(diags, d...)
+		grantsOK = ok
+		if ok {
+			d := checkGrantTypes(a, v)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				grantsOK = false
+			} else {
+				rp.GrantTypes = v
+			}
+		}
+	}
+	pkceAttr := attrs["pkce"]
+	if a := pkceAttr; a != nil {
+		raw, _, ok, d := l.value(a, cty.DynamicPseudoType)
+		diags = append(diags, d...)
+		if ok {
+			switch {
+			case raw.Type() == cty.Bool && raw.True():
+				rp.PKCE = "required"
+			case raw.Type() == cty.Bool:
+				rp.PKCE = "optional"
+			case raw.Type() == cty.String && (raw.AsString() == "required" || raw.AsString() == "optional"):
+				rp.PKCE = raw.AsString()
+			case raw.Type() == cty.String:
+				diags = append(diags, badEnum("pkce", raw.AsString(), a.Expr.Range(), []string{"required", "optional"}))
+			default:
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect attribute value type", Detail: "Inappropriate value for attribute \"pkce\": \"required\" or \"optional\" is required.", Subject: a.Expr.Range().Ptr()})
+			}
+		}
+	}
+	if a := attrs["scopes"]; a != nil {
+		v, ok, d := l.strList(a)
+		diags = append(diags, d...)
+		if ok {
+			rp.Scopes = v
+		}
+	}
+	if a := attrs["access_token_format"]; a != nil {
+		v, ok, d := l.enum(a, "opaque", "jwt")
+		diags = append(diags, d...)
+		if ok {
+			rp.AccessTokenFormat = v
+		}
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"access_token_ttl", &rp.AccessTokenTTL}, {"refresh_token_ttl", &rp.RefreshTokenTTL}} {
+		a := attrs[t.name]
+		if a == nil {
+			continue
+		}
+		v, ok, d := l.duration(a, true)
+		diags = append(diags, d...)
+		if !ok {
+			continue
+		}
+		*t.dst = v
+		if v == 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Token never expires",
+				Detail:   fmt.Sprintf("%s of %s is \"0\", so its tokens never expire: a leaked token stays valid until revoked. Give a lifetime, like \"10h\".", t.name, owner),
+				Subject:  a.Expr.Range().Ptr(),
+			})
+		}
+	}
+
+	// Secrets by client type.
+	secretAttr, hashAttr := attrs["client_secret"], attrs["client_secret_hash"]
+	public := rp.ClientType == "public"
+	if public {
+		for _, a := range []*hcl.Attribute{secretAttr, hashAttr} {
+			if a != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Public client with a secret",
+					Detail:   fmt.Sprintf("%s is a public client (a browser or mobile app), which cannot keep a secret; remove %s, or make it client_type = \"confidential\".", owner, a.Name),
+					Subject:  a.NameRange.Ptr(),
+				})
+			}
+		}
+		if pkceAttr != nil && rp.PKCE == "optional" {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Public client without PKCE",
+				Detail:   fmt.Sprintf("%s is a public client, which must use PKCE (S256): without a secret nothing else binds the code to the client. Set pkce = \"required\" or leave it out.", owner),
+				Subject:  pkceAttr.Expr.Range().Ptr(),
+			})
+		}
+		rp.PKCE = "required"
+	} else {
+		switch {
+		case secretAttr != nil && hashAttr != nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Both client_secret and client_secret_hash",
+				Detail:   fmt.Sprintf("%s gives both client_secret and client_secret_hash; give one: the secret (from env() or file()) or its hash.", owner),
+				Subject:  hashAttr.NameRange.Ptr(),
+			})
+		case secretAttr == nil && hashAttr == nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Confidential client without a secret",
+				Detail:   fmt.Sprintf("%s is a confidential client, so it needs client_secret (from env() or file()) or client_secret_hash. For a browser or mobile app without a secret, set client_type = \"public\".", owner),
+				Subject:  block.DefRange.Ptr(),
+			})
+		case secretAttr != nil:
+			v, ok, d := l.secret(secretAttr, owner)
+			diags = append(diags, d...)
+			if ok {
+				rp.ClientSecret = v
+			}
+		default:
+			v, ok, d := l.str(hashAttr)
+			diags = append(diags, d...)
+			if ok {
+				if !knownHash(v) {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Invalid client_secret_hash",
+						Detail:   fmt.Sprintf("The client_secret_hash of %s must be an argon2id, bcrypt or sha512-crypt hash in modular crypt format (beginning \"$argon2id$\", \"$2b$\" or \"$6$\").", owner),
+						Subject:  hashAttr.Expr.Range().Ptr(),
+					})
+				} else {
+					rp.ClientSecretHash = v
+				}
+			}
+		}
+	}
+	if grantsOK {
+		for _, g := range rp.GrantTypes {
+			if g == "client_credentials" && public {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Public client with client_credentials",
+					Detail:   fmt.Sprintf("%s is a public client, and client_credentials authenticates the client by its secret, which a public client does not have.", owner),
+					Subject:  attrs["grant_types"].Expr.Range().Ptr(),
+				})
+			}
+		}
+	}
+
+	// Redirect URIs belong to the code grant.
+	hasCode := hasString(rp.GrantTypes, "authorization_code")
+	if a := attrs["redirect_uris"]; a != nil {
+		v, ok, d := l.strList(a)
+		diags = append(diags, d...)
+		if ok {
+			rp.RedirectURIs = v
+			if grantsOK && !hasCode {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Redirect URIs without the code grant",
+					Detail:   fmt.Sprintf("%s lists redirect_uris, which only the authorization_code grant uses, but its grant_types are %s. Add \"authorization_code\" or remove redirect_uris.", owner, quoteList(rp.GrantTypes)),
+					Subject:  a.NameRange.Ptr(),
+				})
+			}
+			diags = append(diags, checkRedirectURIs(a, v, owner)...)
+		}
+	} else if grantsOK && hasCode {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing redirect URIs",
+			Detail:   fmt.Sprintf("%s uses the authorization_code grant, which needs at least one redirect URI: add redirect_uris = [\"https://...\"].", owner),
+			Subject:  block.DefRange.Ptr(),
+		})
+	}
+
+	// A journey, unless the client only ever authenticates itself.
+	onlyClientCreds := len(rp.GrantTypes) > 0
+	for _, g := range rp.GrantTypes {
+		if g != "client_credentials" {
+			onlyClientCreds = false
+		}
+	}
+	if attrs["journey"] == nil && grantsOK && !onlyClientCreds {
+		diags = append(diags, missingAttr("journey", owner, block.DefRange,
+			"every grant but client_credentials logs a user in through a journey."))
+	}
+
+	// Claims.
+	hasOpenID := hasString(rp.Scopes, "openid")
+	sc := &scope{what: fmt.Sprintf("a claim of %s", owner), roots: claimRoots, why: "claims are issued with a token, outside any journey's state."}
+	for _, b := range content.Blocks {
+		c := &Claim{Name: b.Labels[0], Scope: "openid", DeclRange: b.DefRange}
+		cc, d := b.Body.Content(claimSchema)
+		diags = append(diags, d...)
+		if cc == nil {
+			continue
+		}
+		scopeRange := b.DefRange
+		if a := cc.Attributes["scope"]; a != nil {
+			v, ok, d := l.str(a)
+			diags = append(diags, d...)
+			if ok {
+				c.Scope = v
+				scopeRange = a.Expr.Range()
+			}
+		}
+		if a := cc.Attributes["value"]; a != nil {
+			c.Value = a.Expr
+			_, d := l.checkRuntimeExpr(a.Expr, sc)
+			diags = append(diags, d...)
+		}
+		if !hasOpenID {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Claim without openid",
+				Detail:   fmt.Sprintf("The claim %q of %s goes into ID tokens and userinfo, which exist only with the openid scope; add \"openid\" to scopes.", c.Name, owner),
+				Subject:  b.DefRange.Ptr(),
+			})
+		} else if !hasString(rp.Scopes, c.Scope) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Claim never issued",
+				Detail:   fmt.Sprintf("The claim %q of %s is granted by the scope %q, which is not among its scopes (%s), so it is never issued.", c.Name, owner, c.Scope, listWords(rp.Scopes)),
+				Subject:  scopeRange.Ptr(),
+			})
+		}
+		rp.Claims = append(rp.Claims, c)
+	}
+	if l.isFirst(block) {
+		l.rpRefs[rp.Name] = links
+	}
+	return rp, diags
+}
+
+func checkGrantTypes(a *hcl.Attribute, grants []string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if len(grants) == 0 {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "No grant types",
+			Detail:   fmt.Sprintf("grant_types must list at least one of %s.", quoteList(grantTypes)),
+			Subject:  a.Expr.Range().Ptr(),
+		}}
+	}
+	elems, _ := hcl.ExprList(a.Expr)
+	seen := map[string]bool{}
+	for i, g := range grants {
+		rng := a.Expr.Range()
+		if i < len(elems) && len(elems) == len(grants) {
+			rng = elems[i].Range()
+		}
+		if !hasString(grantTypes, g) {
+			d := badEnum("grant_types", g, rng, grantTypes)
+			d.Summary = "Unknown grant type"
+			diags = append(diags, d)
+			continue
+		}
+		if seen[g] {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Duplicate grant type", Detail: fmt.Sprintf("%q is listed twice.", g), Subject: rng.Ptr()})
+		}
+		seen[g] = true
+	}
+	return diags
+}
+
+// checkRedirectURIs: absolute, no fragment (RFC 6749 3.1.2), https or
+// http on loopback only (RFC 8252 7.3), or a private-use scheme with a
+// dot for native apps (RFC 8252 7.1).
+func checkRedirectURIs(a *hcl.Attribute, uris []string, owner string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	elems, _ := hcl.ExprList(a.Expr)
+	for i, s := range uris {
+		rng := a.Expr.Range()
+		if len(elems) == len(uris) {
+			rng = elems[i].Range()
+		}
+		bad := func(summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
+		}
+		u, err := url.Parse(s)
+		switch {
+		case err != nil || u.Scheme == "":
+			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s must be an absolute URI, like \"https://app.example.com/callback\".", s, owner))
+		case u.Fragment != "" || strings.Contains(s, "#"):
+			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s has a fragment (#...), which OAuth forbids (RFC 6749, section 3.1.2).", s, owner))
+		case u.Scheme == "http":
+			if !isLoopbackHost(u.Hostname()) {
+				bad("Insecure redirect URI", fmt.Sprintf("The redirect URI %q of %s uses http:// on a host other than loopback, so the code would cross the network in clear text. Use https://, or http:// only on 127.0.0.1, [::1] or localhost.", s, owner))
+			}
+		case u.Scheme == "https":
+			if u.Host == "" {
+				bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s has no host.", s, owner))
+			}
+		case !strings.Contains(u.Scheme, "."):
+			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s uses the scheme %q. Use https://, http:// on loopback, or a reverse-domain private-use scheme for native apps, like \"com.example.app:/callback\" (RFC 8252).", s, owner, u.Scheme))
+		}
+	}
+	return diags
+}
+
+func knownHash(s string) bool {
+	for _, p := range []string{"$argon2id$", "$2a$", "$2b$", "$2y$", "$6$"} {
+		if strings.HasPrefix(s, p) && len(s) > len(p)+10 {
+			return true
+		}
+	}
+	return false
+}
+
+func hasString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// linkRelyingParties resolves realm and journey (which must belong to
+// the same realm) and reports duplicate client_ids.
+func (l *loader) linkRelyingParties() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ids := map[string]string{}
+	names := sortedKeys(l.cfg.RelyingParties)
+	// Source order, so the later duplicate is the one reported.
+	sortByRange(names, func(n string) hcl.Range { return l.cfg.RelyingParties[n].DeclRange })
+	for _, name := range names {
+		rp := l.cfg.RelyingParties[name]
+		links := l.rpRefs[name]
+		if links == nil {
+			continue
+		}
+		diags = append(diags, l.resolve(links.realm)...)
+		jd := l.resolve(links.journey)
+		diags = append(diags, jd...)
+		if j := l.cfg.Journeys[rp.Journey]; len(jd) == 0 && j != nil && rp.Realm != "" && j.Realm != "" && j.Realm != rp.Realm {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Journey of another realm",
+				Detail:   fmt.Sprintf("relying_party %q belongs to realm %q, but journey %q belongs to realm %q.", name, rp.Realm, rp.Journey, j.Realm),
+				Subject:  links.journey.rng.Ptr(),
+			})
+		}
+		if prev, dup := ids[rp.ClientID]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate client_id",
+				Detail:   fmt.Sprintf("relying_party %q and relying_party %q both use the client_id %q; a token request could not tell them apart.", prev, name, rp.ClientID),
+				Subject:  links.clientIDRange.Ptr(),
+			})
+			continue
+		}
+		ids[rp.ClientID] = name
+	}
+	return diags
+}

@@ -1,0 +1,245 @@
+package dsl
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var serverSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{{Type: "http"}, {Type: "radius"}, {Type: "store"}},
+}
+
+var httpSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "public_url"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "tls"}},
+}
+
+var tlsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "cert_file", Required: true}, {Name: "key_file", Required: true}},
+}
+
+var radiusServerSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "listen"}, {Name: "accounting_listen"}},
+}
+
+var storeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "path"}, {Name: "encryption_key"}},
+}
+
+func defaultServer() Server {
+	return Server{
+		HTTP:  HTTP{Listen: DefaultHTTPListen},
+		Store: Store{Path: DefaultStorePath},
+	}
+}
+
+// decodeServerBlock decodes the server block; absent sub-blocks keep
+// their defaults, so `server {}` equals no server block at all.
+func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
+	s := defaultServer()
+	s.DeclRange = block.DefRange
+	content, diags := block.Body.Content(serverSchema)
+	if content == nil {
+		return &s, diags
+	}
+	if b, d := oneBlock(content.Blocks, "http", "server"); b != nil || d != nil {
+		diags = append(diags, d...)
+		if b != nil {
+			h, d := decodeHTTPBlock(l, b)
+			diags = append(diags, d...)
+			s.HTTP = *h
+		}
+	}
+	if b, d := oneBlock(content.Blocks, "radius", "server"); b != nil || d != nil {
+		diags = append(diags, d...)
+		if b != nil {
+			r := &RADIUS{Listen: DefaultRADIUSListen, DeclRange: b.DefRange}
+			c, d := b.Body.Content(radiusServerSchema)
+			diags = append(diags, d...)
+			if c != nil {
+				if a := c.Attributes["listen"]; a != nil {
+					if v, ok, d := l.listenAddr(a); ok {
+						r.Listen = v
+					} else {
+						diags = append(diags, d...)
+					}
+				}
+				if a := c.Attributes["accounting_listen"]; a != nil {
+					if v, ok, d := l.listenAddr(a); ok {
+						r.AccountingListen = v
+					} else {
+						diags = append(diags, d...)
+					}
+				}
+				if r.AccountingListen != "" && r.AccountingListen == r.Listen {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Conflicting listen addresses",
+						Detail:   "RADIUS authentication and accounting cannot share one address; accounting usually listens on port 1813.",
+						Subject:  c.Attributes["accounting_listen"].Expr.Range().Ptr(),
+					})
+				}
+			}
+			s.RADIUS = r
+		}
+	}
+	if b, d := oneBlock(content.Blocks, "store", "server"); b != nil || d != nil {
+		diags = append(diags, d...)
+		if b != nil {
+			s.Store.DeclRange = b.DefRange
+			c, d := b.Body.Content(storeSchema)
+			diags = append(diags, d...)
+			if c != nil {
+				if a := c.Attributes["path"]; a != nil {
+					v, ok, d := l.str(a)
+					diags = append(diags, d...)
+					if ok && v == "" {
+						diags = append(diags, &hcl.Diagnostic{
+							Severity: hcl.DiagError,
+							Summary:  "Empty store path",
+							Detail:   "The store path names the bbolt file, relative to the data directory; it cannot be empty.",
+							Subject:  a.Expr.Range().Ptr(),
+						})
+					} else if ok {
+						s.Store.Path = v
+					}
+				}
+				if a := c.Attributes["encryption_key"]; a != nil {
+					v, ok, d := l.secret(a, "the store")
+					diags = append(diags, d...)
+					if ok {
+						s.Store.EncryptionKey = v
+					}
+				}
+			}
+		}
+	}
+	if s.RADIUS != nil && s.RADIUS.Listen == s.HTTP.Listen {
+		// Different protocols (UDP and TCP) could share a port, but a
+		// shared address:port is nearly always a copy-paste slip.
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "RADIUS and HTTP share an address",
+			Detail:   fmt.Sprintf("Both listen on %s; RADIUS normally uses port 1812.", s.HTTP.Listen),
+			Subject:  s.RADIUS.DeclRange.Ptr(),
+		})
+	}
+	return &s, diags
+}
+
+func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
+	h := &HTTP{Listen: DefaultHTTPListen, DeclRange: b.DefRange}
+	c, diags := b.Body.Content(httpSchema)
+	if c == nil {
+		return h, diags
+	}
+	if a := c.Attributes["listen"]; a != nil {
+		v, ok, d := l.listenAddr(a)
+		diags = append(diags, d...)
+		if ok {
+			h.Listen = v
+		}
+	}
+	if a := c.Attributes["public_url"]; a != nil {
+		v, ok, d := l.str(a)
+		diags = append(diags, d...)
+		if ok {
+			u, err := url.Parse(v)
+			if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid public URL",
+					Detail:   "public_url must be an absolute http or https URL, like \"https://auth.example.com\": the address phones and browsers reach.",
+					Subject:  a.Expr.Range().Ptr(),
+				})
+			} else {
+				if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "Public URL without TLS",
+						Detail:   "public_url uses http:// for a host other than loopback, so push answers and logins would cross the network unencrypted. Use https:// (TLS here or at a proxy).",
+						Subject:  a.Expr.Range().Ptr(),
+					})
+				}
+				h.PublicURL = v
+			}
+		}
+	}
+	if tb, d := oneBlock(c.Blocks, "tls", "http"); tb != nil || d != nil {
+		diags = append(diags, d...)
+		if tb != nil {
+			t := &TLS{DeclRange: tb.DefRange}
+			tc, d := tb.Body.Content(tlsSchema)
+			diags = append(diags, d...)
+			if tc != nil {
+				if a := tc.Attributes["cert_file"]; a != nil {
+					if v, ok, d := l.str(a); ok {
+						t.CertFile = l.configPath(v)
+					} else {
+						diags = append(diags, d...)
+					}
+				}
+				if a := tc.Attributes["key_file"]; a != nil {
+					if v, ok, d := l.str(a); ok {
+						t.KeyFile = l.configPath(v)
+					} else {
+						diags = append(diags, d...)
+					}
+				}
+			}
+			h.TLS = t
+		}
+	}
+	return h, diags
+}
+
+// listenAddr reads a host:port listen address (":9000" listens on every
+// interface).
+func (l *loader) listenAddr(a *hcl.Attribute) (string, bool, hcl.Diagnostics) {
+	v, ok, diags := l.str(a)
+	if !ok {
+		return "", false, diags
+	}
+	host, port, err := net.SplitHostPort(v)
+	bad := err != nil
+	if !bad {
+		p, perr := strconv.Atoi(port)
+		bad = perr != nil || p < 0 || p > 65535
+		if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+			bad = bad || len(host) > 253
+		}
+	}
+	if bad {
+		return "", false, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid listen address",
+			Detail:   fmt.Sprintf("%s must be HOST:PORT, like \"127.0.0.1:9000\" or \"[::1]:9000\" (\":9000\" listens on every interface).", a.Name),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	return v, true, diags
+}
+
+// configPath resolves a path setting against the directory of the file
+// being decoded, so a configuration directory can be moved as a whole.
+func (l *loader) configPath(p string) string {
+	if p == "" || filepath.IsAbs(p) || l.curBase == "" {
+		return p
+	}
+	return filepath.Join(l.curBase, filepath.FromSlash(p))
+}
+
+// isLoopbackHost reports whether host (from a URL, without brackets) is
+// the loopback interface: 127.0.0.0/8, ::1 or localhost.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,66 @@
+package dsl
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// SMS gateway types.
+var smsGatewayTypes = []string{"twilio", "webhook", "log"}
+
+var twilioSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "account_sid", Required: true},
+		{Name: "auth_token", Required: true},
+		{Name: "from", Required: true},
+	},
+}
+
+// decodeSMSGatewayBlock decodes sms_gateway "TYPE" "NAME".
+func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagnostics) {
+	g := &SMSGateway{Type: block.Labels[0], Name: block.Labels[1], DeclRange: block.DefRange}
+	owner := fmt.Sprintf("sms_gateway %q", g.Name)
+	var diags hcl.Diagnostics
+	switch g.Type {
+	case "twilio":
+		c, d := block.Body.Content(twilioSchema)
+		diags = d
+		if c == nil {
+			return g, diags
+		}
+		s := &TwilioSettings{}
+		if a := c.Attributes["account_sid"]; a != nil {
+			v, ok, d := l.str(a)
+			diags = append(diags, d...)
+			if ok {
+				s.AccountSID = v
+			}
+		}
+		if a := c.Attributes["auth_token"]; a != nil {
+			v, ok, d := l.secret(a, owner)
+			diags = append(diags, d...)
+			if ok {
+				s.AuthToken = v
+			}
+		}
+		if a := c.Attributes["from"]; a != nil {
+			v, ok, d := l.str(a)
+			diags = append(diags, d...)
+			if ok {
+				s.From = v
+			}
+		}
+		g.Twilio = s
+	case "webhook":
+		s, d := decodeWebhook(l, block, owner)
+		diags = d
+		g.Webhook = s
+	case "log":
+		_, diags = block.Body.Content(&hcl.BodySchema{})
+		g.Log = &LogSettings{}
+	default:
+		return nil, hcl.Diagnostics{unknownType("sms_gateway", g.Type, block.LabelRanges[0], smsGatewayTypes)}
+	}
+	return g, diags
+}
