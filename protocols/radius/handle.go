@@ -1,0 +1,755 @@
+package radius
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"layeh.com/radius"
+
+	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/users"
+)
+
+// request is one Access-Request being answered.
+type request struct {
+	w       writer
+	from    netip.AddrPort
+	raw     []byte
+	client  *Client
+	cfg     *compiled
+	policy  *Policy
+	user    string // User-Name as sent
+	pass    string // User-Password, decrypted; "" when absent
+	factor  string // Duo-style appended factor, until used
+	req     engine.Request
+	release func() // gives back the processing slot when the request is held
+
+	autoFilled   bool // the packet's credentials answered a name/password prompt
+	numberAcked  bool // the user saw the push's number and asked to wait
+	holding      bool
+	holdDeadline time.Time
+	wake         <-chan struct{}
+}
+
+// handle answers one datagram. It never panics on input; a recover stands
+// guard over the journey code it calls.
+func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, release func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("radius: panic while handling a packet", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	cfg := s.cfg.Load()
+	src := from.Addr().Unmap()
+	if len(b) < headerLen {
+		s.drops.warn("packet shorter than a RADIUS header", "from", src)
+		return
+	}
+	if l := int(binary.BigEndian.Uint16(b[2:4])); l < headerLen || l > len(b) || l > maxPacket {
+		s.drops.warn("bad packet length", "from", src)
+		return
+	} else {
+		b = b[:l] // octets beyond Length are padding (RFC 2865 3)
+	}
+	code := radius.Code(b[0])
+	switch {
+	case code == radius.CodeStatusServer:
+	case !acct && code == radius.CodeAccessRequest:
+	case acct && code == radius.CodeAccountingRequest:
+	default:
+		s.drops.warn("unexpected packet code", "from", src, "code", int(code))
+		return
+	}
+	cl := cfg.clientFor(src)
+	if cl == nil {
+		s.drops.warn("unknown client", "from", src)
+		return
+	}
+	info, err := scanAttributes(b)
+	if err != nil {
+		s.drops.warn("malformed attributes", "client", cl.Name, "from", src)
+		return
+	}
+	if code == radius.CodeAccountingRequest {
+		if !validAccountingAuthenticator(b, cl.Secret) {
+			s.drops.warn("bad Request Authenticator (wrong secret?)", "client", cl.Name, "from", src)
+			return
+		}
+	} else {
+		switch {
+		case info.maOffset >= 0:
+			if !validMessageAuthenticator(b, info.maOffset, cl.Secret) {
+				s.drops.warn("bad Message-Authenticator (wrong secret?)", "client", cl.Name, "from", src)
+				return
+			}
+		case code == radius.CodeStatusServer:
+			s.drops.warn("Status-Server without Message-Authenticator", "client", cl.Name, "from", src)
+			return
+		case !cl.AllowMissingMessageAuthenticator:
+			s.drops.warn("missing Message-Authenticator", "client", cl.Name, "from", src)
+			return
+		case info.hasProxyState && !cl.AllowProxyState:
+			s.drops.warn("Proxy-State without Message-Authenticator", "client", cl.Name, "from", src)
+			return
+		}
+	}
+	if code == radius.CodeStatusServer {
+		// RFC 5997: answered directly, never cached.
+		replyCode := radius.CodeAccessAccept
+		if acct {
+			replyCode = radius.CodeAccountingResponse
+		}
+		s.send(w, from, s.encode(replyCode, b, cl, nil))
+		return
+	}
+
+	key := cacheKey{addr: from, id: b[1], auth: [16]byte(b[4:headerLen])}
+	if reply, dup := s.cache.begin(key, time.Now()); dup {
+		if reply != nil {
+			s.send(w, from, reply)
+		}
+		return
+	}
+	var reply []byte
+	if code == radius.CodeAccountingRequest {
+		reply = s.accounting(b, cl, src)
+	} else {
+		reply = s.access(&request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release})
+	}
+	s.cache.finish(key, reply, time.Now())
+	s.send(w, from, reply)
+}
+
+func (s *Server) send(w writer, to netip.AddrPort, b []byte) {
+	if b == nil {
+		return
+	}
+	if err := w.WriteTo(b, to); err != nil {
+		s.drops.warn("write failed", "to", to.Addr(), "err", err)
+	}
+}
+
+// encode builds a reply; every Access-* reply carries Message-Authenticator
+// first (BlastRADIUS), accounting replies need none.
+func (s *Server) encode(code radius.Code, req []byte, cl *Client, attrs []*radius.AVP) []byte {
+	withMA := code != radius.CodeAccountingResponse
+	b, err := encodeReply(code, req, cl.Secret, withMA, attrs)
+	if err != nil {
+		s.log.Error("radius: cannot encode the reply; sending Access-Reject", "client", cl.Name, "err", err)
+		if code == radius.CodeAccessReject {
+			return nil
+		}
+		b, err = encodeReply(radius.CodeAccessReject, req, cl.Secret, true, replyMessages(s.rejectMsg))
+		if err != nil {
+			return nil
+		}
+	}
+	return b
+}
+
+// accounting logs an Accounting-Request and acknowledges it. The audit
+// log (issue 8) takes these lines over.
+func (s *Server) accounting(b []byte, cl *Client, src netip.Addr) []byte {
+	attrs, err := radius.ParseAttributes(b[headerLen:])
+	if err != nil {
+		s.drops.warn("malformed attributes", "client", cl.Name, "from", src)
+		return nil
+	}
+	str := func(t radius.Type) string {
+		v, _ := attrs.Lookup(t)
+		return printable(string(v))
+	}
+	status := ""
+	if v, ok := attrs.Lookup(attrAcctStatusType); ok && len(v) == 4 {
+		switch n := binary.BigEndian.Uint32(v); n {
+		case 1:
+			status = "Start"
+		case 2:
+			status = "Stop"
+		case 3:
+			status = "Interim-Update"
+		case 7:
+			status = "Accounting-On"
+		case 8:
+			status = "Accounting-Off"
+		default:
+			status = strconv.Itoa(int(n))
+		}
+	}
+	s.log.Info("radius: accounting", "client", cl.Name, "from", src, "user", str(attrUserName),
+		"status", status, "acct_session_id", str(attrAcctSessionID), "nas_identifier", str(attrNASIdentifier),
+		"calling_station_id", str(attrCallingStationID))
+	return s.encode(radius.CodeAccountingResponse, b, cl, nil)
+}
+
+// printable keeps log lines readable and single-line whatever a NAS sends.
+func printable(v string) string {
+	if len(v) > 128 {
+		v = v[:128]
+	}
+	if utf8.ValidString(v) && !strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return v
+	}
+	return strconv.Quote(v)
+}
+
+// access answers an Access-Request: it starts the policy's journey, or
+// resumes the one its State points at.
+func (s *Server) access(rq *request) []byte {
+	b, cl := rq.raw, rq.client
+	attrs, err := radius.ParseAttributes(b[headerLen:])
+	if err != nil {
+		s.drops.warn("malformed attributes", "client", cl.Name, "from", rq.from.Addr())
+		return nil
+	}
+	if name, ok := attrs.Lookup(attrUserName); ok {
+		rq.user = string(name)
+	}
+	if _, chap := attrs.Lookup(attrCHAPPassword); chap {
+		return s.reject(rq, "CHAP is not supported; configure PAP on the NAS")
+	}
+	if _, eap := attrs.Lookup(attrEAPMessage); eap {
+		return s.reject(rq, "EAP is not supported; configure PAP on the NAS")
+	}
+	if rq.user == "" || !utf8.ValidString(rq.user) {
+		return s.reject(rq, "no usable User-Name")
+	}
+	if pw, ok := attrs.Lookup(attrUserPassword); ok {
+		if len(pw) == 0 || len(pw) > maxPasswordLen || len(pw)%16 != 0 {
+			s.drops.warn("malformed User-Password", "client", cl.Name, "from", rq.from.Addr())
+			return nil
+		}
+		plain, err := radius.UserPassword(pw, cl.Secret, b[4:headerLen])
+		if err != nil {
+			s.drops.warn("malformed User-Password", "client", cl.Name, "from", rq.from.Addr())
+			return nil
+		}
+		rq.pass = string(plain)
+	}
+	src := rq.from.Addr().Unmap()
+	info := &engine.RADIUSInfo{NASIP: src.String()}
+	if v, ok := attrs.Lookup(attrNASIdentifier); ok {
+		info.NASIdentifier = string(v)
+	}
+	if v, ok := attrs.Lookup(attrNASIPAddress); ok && len(v) == 4 {
+		info.NASIP = netip.AddrFrom4([4]byte(v)).String()
+	} else if v, ok := attrs.Lookup(attrNASIPv6Address); ok && len(v) == 16 {
+		info.NASIP = netip.AddrFrom16([16]byte(v)).String()
+	}
+	clientIP := src.String()
+	if v, ok := attrs.Lookup(attrCallingStationID); ok {
+		info.CallingStationID = string(v)
+		// VPN gateways (FortiGate SSL-VPN, GlobalProtect) put the user's
+		// address here; Wi-Fi puts a MAC, which is not an IP.
+		if ip, err := netip.ParseAddr(strings.TrimSpace(string(v))); err == nil {
+			clientIP = ip.Unmap().String()
+		}
+	}
+	rq.req = engine.Request{Protocol: engine.FrontendRADIUS, ClientIP: clientIP, RADIUS: info}
+	if state, ok := attrs.Lookup(attrState); ok {
+		return s.resume(rq, state)
+	}
+	return s.start(rq)
+}
+
+// pickPolicy returns the first policy serving the client whose `when`
+// holds for the request.
+func (s *Server) pickPolicy(rq *request) *Policy {
+	now := time.Now()
+	for i := range rq.cfg.cfg.Policies {
+		p := &rq.cfg.cfg.Policies[i]
+		if !p.serves(rq.client.Name) {
+			continue
+		}
+		ok, err := policyMatches(p, &rq.req, rq.user, now)
+		if err != nil {
+			s.drops.warn("policy condition failed", "policy", p.Name, "err", err)
+			continue
+		}
+		if ok {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Server) start(rq *request) []byte {
+	p := s.pickPolicy(rq)
+	if p == nil {
+		return s.reject(rq, "no radius_policy matches the request")
+	}
+	rq.policy = p
+	pass := rq.pass
+	if p.AppendedFactor {
+		pass, rq.factor = splitFactor(pass)
+	}
+	req := rq.req
+	req.Credentials = &engine.Credentials{Username: rq.user, Password: pass}
+	resp, err := s.eng.Start(s.ctx, p.Realm, p.Journey, req)
+	return s.drive(rq, resp, err, nil)
+}
+
+// splitFactor splits "password,push" or "password,123456" (Duo's appended
+// mode). Anything else is a password that happens to hold a comma.
+func splitFactor(pass string) (string, string) {
+	i := strings.LastIndexByte(pass, ',')
+	if i < 0 {
+		return pass, ""
+	}
+	f := pass[i+1:]
+	if strings.EqualFold(f, "push") {
+		return pass[:i], "push"
+	}
+	if len(f) >= 4 && len(f) <= 10 && strings.Trim(f, "0123456789") == "" {
+		return pass[:i], f
+	}
+	return pass, ""
+}
+
+func (s *Server) resume(rq *request, state []byte) []byte {
+	c := s.states.take(state, rq.client.Name, rq.user, time.Now())
+	if c == nil {
+		return s.reject(rq, "unknown, expired, reused or foreign State")
+	}
+	p := rq.cfg.policies[c.policy]
+	if p == nil {
+		return s.reject(rq, "the challenge's policy was removed by a reload")
+	}
+	rq.policy = p
+	answers := make([]engine.Callback, 0, len(c.pending))
+	switch c.kind {
+	case showNumber:
+		wait := "" // keep waiting: the hold starts now
+		if a := strings.ToLower(strings.TrimSpace(rq.pass)); a == "exit" || a == "cancel" {
+			wait = "exit"
+		} else {
+			rq.numberAcked = true
+		}
+		answers = fill(c.pending, -1, "", rq.user, wait)
+		rq.wake = s.eng.WakeChan(c.session)
+	case showMessage:
+		answers = fill(c.pending, -1, "", rq.user, "")
+	default:
+		v := rq.pass
+		if cb := c.pending[c.input]; cb.Type == engine.CallbackChoice {
+			opt, ok := pickOption(cb.Options, v)
+			if !ok {
+				return s.rechallenge(rq, c)
+			}
+			v = opt
+		}
+		answers = fill(c.pending, c.input, v, rq.user, "")
+	}
+	resp, err := s.eng.Resume(s.ctx, c.session, answers, rq.req)
+	return s.drive(rq, resp, err, c)
+}
+
+// fill answers pending callbacks: input gets v, name callbacks the
+// User-Name (the NAS always sends it and the State is bound to it), a wait
+// gets wait; display-only callbacks get nothing.
+func fill(pending []engine.Callback, input int, v, user, wait string) []engine.Callback {
+	out := make([]engine.Callback, 0, len(pending))
+	for i, cb := range pending {
+		a := engine.Callback{ID: cb.ID, Type: cb.Type}
+		switch {
+		case i == input:
+			a.Value = &v
+		case cb.Type == engine.CallbackName:
+			u := user
+			a.Value = &u
+		case cb.Type == engine.CallbackWait:
+			w := wait
+			a.Value = &w
+		default:
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// pickOption reads a choice typed at a RADIUS prompt: the option itself
+// (any case) or its number in the list shown.
+func pickOption(options []string, v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	for _, o := range options {
+		if strings.EqualFold(o, v) {
+			return o, true
+		}
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= len(options) {
+		return options[n-1], true
+	}
+	return "", false
+}
+
+// maxAutoSteps bounds the answers authd gives on the user's behalf in one
+// request (the packet's credentials, an appended factor), so a journey
+// that keeps asking cannot loop.
+const maxAutoSteps = 4
+
+// drive turns engine responses into a reply: it answers what the packet
+// already answers, holds while the journey waits, and otherwise challenges,
+// accepts or rejects. last is the challenge being answered, if any.
+func (s *Server) drive(rq *request, resp *engine.Response, err error, last *challenge) []byte {
+	defer s.endHold(rq)
+	auto := 0
+	for {
+		if err != nil {
+			var ae *engine.AnswerError
+			switch {
+			case errors.As(err, &ae) && last != nil:
+				return s.rechallenge(rq, last)
+			case errors.Is(err, errShuttingDown):
+				return s.reject(rq, "authd is shutting down")
+			case errors.Is(err, errHoldLimit):
+				return s.reject(rq, "too many held requests for this client or user")
+			case errors.Is(err, errHoldTimeout):
+				return s.reject(rq, "the wait outlasted the hold limit")
+			}
+			var se *engine.SessionError
+			if !errors.As(err, &se) {
+				s.log.Error("radius: journey error", "client", rq.client.Name, "user", rq.user, "err", err)
+			}
+			return s.reject(rq, err.Error())
+		}
+		if resp.Done {
+			if resp.Outcome == engine.Success {
+				return s.accept(rq, resp)
+			}
+			return s.reject(rq, "journey ended in "+string(resp.Outcome)+reasonSuffix(resp.Reason))
+		}
+		pl := planFor(resp.Callbacks)
+		switch {
+		case pl.unshowable != "":
+			return s.reject(rq, pl.unshowable)
+		case auto < maxAutoSteps && !rq.autoFilled && pl.onlyCredentials():
+			// A journey of separate username/password nodes asks what the
+			// packet already holds: answer from it, once.
+			rq.autoFilled = true
+			auto++
+			answers := fill(resp.Callbacks, -1, "", rq.user, "")
+			for i := range answers {
+				if answers[i].Type == engine.CallbackPassword {
+					p := rq.pass
+					answers[i].Value = &p
+				}
+			}
+			resp, err = s.eng.Resume(s.ctx, resp.Session, answers, rq.req)
+			last = nil
+		case auto < maxAutoSteps && rq.factor != "" && pl.input >= 0 && resp.Callbacks[pl.input].Type == engine.CallbackCode:
+			auto++
+			f := rq.factor
+			rq.factor = ""
+			resp, err = s.eng.Resume(s.ctx, resp.Session, fill(resp.Callbacks, pl.input, f, rq.user, ""), rq.req)
+			last = nil
+		case pl.input >= 0:
+			return s.challengeFor(rq, resp, askInput, pl.input, pl.prompt(resp.Callbacks))
+		case pl.wait >= 0 && pl.number > 0 && !rq.numberAcked:
+			return s.challengeFor(rq, resp, showNumber, -1, pl.numberPrompt(resp.Callbacks))
+		case pl.wait >= 0:
+			resp, err = s.hold(rq, resp)
+			last = nil
+		case len(pl.texts) > 0:
+			return s.challengeFor(rq, resp, showMessage, -1, strings.Join(pl.texts, "\n"))
+		default:
+			return s.reject(rq, "the journey suspended with nothing RADIUS can show")
+		}
+	}
+}
+
+func reasonSuffix(r string) string {
+	if r == "" {
+		return ""
+	}
+	return ": " + r
+}
+
+// plan is what a suspension asks, seen from RADIUS.
+type plan struct {
+	input      int // the one callback the user must answer; -1: none
+	names      int
+	passwords  int
+	others     int // codes and choices
+	wait       int
+	number     int
+	texts      []string
+	unshowable string
+}
+
+func planFor(cbs []engine.Callback) plan {
+	p := plan{input: -1, wait: -1}
+	inputs := 0
+	for i, cb := range cbs {
+		switch cb.Type {
+		case engine.CallbackName:
+			p.names++
+		case engine.CallbackPassword:
+			p.passwords++
+			p.input = i
+			inputs++
+		case engine.CallbackCode, engine.CallbackChoice:
+			p.others++
+			p.input = i
+			inputs++
+		case engine.CallbackWait:
+			p.wait = i
+		case engine.CallbackText:
+			if cb.ChallengeNumber > 0 {
+				p.number = cb.ChallengeNumber
+			}
+			if cb.Message != "" {
+				p.texts = append(p.texts, cb.Message)
+			}
+		case engine.CallbackQR:
+			p.unshowable = "the journey shows a QR code, which RADIUS cannot"
+		default:
+			p.unshowable = "the journey asks a " + strconv.Quote(cb.Type) + " callback, which RADIUS cannot show"
+		}
+	}
+	if inputs > 1 {
+		p.unshowable = "the journey asks several answers at once, which RADIUS cannot"
+	}
+	if p.names > 0 && inputs == 0 && p.wait < 0 {
+		// Only a name: the User-Name answers it; treat it like the
+		// credentials case.
+		p.input = -1
+	}
+	return p
+}
+
+// onlyCredentials: the suspension asks nothing but a user name and/or a
+// password.
+func (p plan) onlyCredentials() bool {
+	return p.names+p.passwords > 0 && p.others == 0 && p.wait < 0 && p.unshowable == ""
+}
+
+// prompt is the Reply-Message of an input challenge: any texts shown with
+// it, then the callback's prompt (and a choice's options).
+func (p plan) prompt(cbs []engine.Callback) string {
+	cb := cbs[p.input]
+	parts := append([]string(nil), p.texts...)
+	q := cb.Prompt
+	switch cb.Type {
+	case engine.CallbackChoice:
+		if q == "" {
+			q = "Choose one"
+		}
+		opts := make([]string, len(cb.Options))
+		for i, o := range cb.Options {
+			opts[i] = fmt.Sprintf("%d) %s", i+1, o)
+		}
+		q += ": " + strings.Join(opts, ", ")
+	case engine.CallbackCode:
+		if q == "" {
+			q = "Enter the code"
+		}
+	case engine.CallbackPassword:
+		if q == "" {
+			q = "Password"
+		}
+	}
+	if strings.HasPrefix(q, "+") {
+		// FortiGate reads a leading "+" as "push offered": keep it first.
+		return strings.Join(append([]string{q}, parts...), "\n")
+	}
+	return strings.Join(append(parts, q), "\n")
+}
+
+// numberPrompt is the Access-Challenge of number matching: the number to
+// pick on the phone, and what to do next. See README, "Number matching".
+func (p plan) numberPrompt(cbs []engine.Callback) string {
+	n := strconv.Itoa(p.number)
+	msg := strings.Join(p.texts, "\n")
+	if !strings.Contains(msg, n) {
+		if msg != "" {
+			msg += "\n"
+		}
+		msg += "Choose " + n + " in your authenticator app to approve this sign-in."
+	}
+	return msg + "\nThen submit an empty response (or \"exit\" to cancel)."
+}
+
+func (s *Server) challengeFor(rq *request, resp *engine.Response, kind challengeKind, input int, prompt string) []byte {
+	now := time.Now()
+	exp := now.Add(s.lim.ChallengeTTL)
+	if resp.State != nil && !resp.State.Expires.IsZero() && resp.State.Expires.Before(exp) {
+		exp = resp.State.Expires
+	}
+	return s.issue(rq, &challenge{
+		session: resp.Session, client: rq.client.Name, user: rq.user, policy: rq.policy.Name,
+		kind: kind, pending: resp.Callbacks, input: input, expires: exp, prompt: prompt,
+	})
+}
+
+// rechallenge asks the same question again, under a new State.
+func (s *Server) rechallenge(rq *request, c *challenge) []byte {
+	if !time.Now().Before(c.expires) {
+		return s.reject(rq, "the challenge expired")
+	}
+	n := *c
+	return s.issue(rq, &n)
+}
+
+func (s *Server) issue(rq *request, c *challenge) []byte {
+	state, err := s.states.issue(c)
+	if err != nil {
+		s.log.Error("radius: cannot issue a challenge", "err", err)
+		return s.reject(rq, err.Error())
+	}
+	attrs := []*radius.AVP{{Type: attrState, Attribute: state}}
+	attrs = append(attrs, replyMessages(c.prompt)...)
+	if c.kind == askInput && strings.HasPrefix(c.prompt, "+") {
+		attrs = append(attrs, vsa(vendorFortinet, fortinetChallengeCode, []byte("001")))
+	}
+	s.log.Info("radius: access challenge", "client", rq.client.Name, "user", printable(rq.user), "policy", rq.policy.Name)
+	return s.encode(radius.CodeAccessChallenge, rq.raw, rq.client, attrs)
+}
+
+func (s *Server) accept(rq *request, resp *engine.Response) []byte {
+	attrs, err := s.replyAttributes(rq, resp)
+	if err != nil {
+		s.log.Error("radius: reply_attributes failed; rejecting", "policy", rq.policy.Name, "user", printable(rq.user), "err", err)
+		return s.reject(rq, "reply_attributes failed")
+	}
+	s.log.Info("radius: access accept", "client", rq.client.Name, "user", printable(rq.user), "policy", rq.policy.Name, "journey", resp.Journey)
+	return s.encode(radius.CodeAccessAccept, rq.raw, rq.client, attrs)
+}
+
+// reject answers Access-Reject. reason goes to the log only: the reply is
+// the same for every reason.
+func (s *Server) reject(rq *request, reason string) []byte {
+	policy := ""
+	if rq.policy != nil {
+		policy = rq.policy.Name
+	}
+	s.log.Info("radius: access reject", "client", rq.client.Name, "user", printable(rq.user), "policy", policy, "reason", reason)
+	return s.encode(radius.CodeAccessReject, rq.raw, rq.client, replyMessages(s.rejectMsg))
+}
+
+func (s *Server) replyAttributes(rq *request, resp *engine.Response) ([]*radius.AVP, error) {
+	expr := rq.policy.ReplyAttributes
+	if expr == nil {
+		return nil, nil
+	}
+	var u *users.User
+	realm := rq.policy.Realm
+	if resp.State != nil && resp.State.Realm != "" {
+		realm = resp.State.Realm
+	}
+	if resp.User != "" && s.eng.Services().Users != nil {
+		got, err := s.eng.Services().Users.Get(realm, resp.User)
+		switch {
+		case err == nil:
+			u = got
+		case !errors.Is(err, users.ErrNotFound):
+			return nil, fmt.Errorf("loading user: %w", err)
+		}
+	}
+	var keys []string
+	if resp.State != nil {
+		if p := s.eng.Program(); p != nil {
+			if j := p.Journeys[resp.State.Journey]; j != nil {
+				keys = j.StateKeys
+			}
+		}
+	}
+	ctx := engine.RuntimeEvalContext(userValue(resp.User, u), requestValue(&rq.req), stateValue(resp.State, keys), time.Now().UTC().Format(time.RFC3339))
+	v, diags := expr.Value(ctx)
+	if diags.HasErrors() {
+		return nil, evalError(expr, diags)
+	}
+	if v.IsNull() {
+		return nil, nil
+	}
+	if !v.IsWhollyKnown() {
+		return nil, fmt.Errorf("%s: value is not known", expr.Range())
+	}
+	v, _ = v.UnmarkDeep()
+	if !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return nil, fmt.Errorf("%s: reply_attributes must be an object, not %s", expr.Range(), v.Type().FriendlyName())
+	}
+	return encodeReplyAttributes(v)
+}
+
+var (
+	errShuttingDown = errors.New("shutting down")
+	errHoldLimit    = errors.New("hold limit reached")
+	errHoldTimeout  = errors.New("hold timed out")
+)
+
+// defaultPoll is how long a hold waits when the journey's wait gives no
+// deadline: it re-checks the session then, even without a wake.
+const defaultPoll = 5 * time.Second
+
+// hold waits while the journey waits (for a push answer): until the
+// engine wakes the session, the wait's deadline passes or the server shuts
+// down; then it resumes the wait with "" (keep going) and returns what the
+// journey did next. The request's processing slot is given back, so held
+// requests never starve others; their own caps bound them.
+func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, error) {
+	now := time.Now()
+	if !rq.holding {
+		if !s.holds.acquire(rq.client.Name, s.holdUser(rq), s.lim) {
+			return nil, errHoldLimit
+		}
+		rq.holding = true
+		rq.release()
+		rq.holdDeadline = now.Add(s.lim.MaxHold)
+	}
+	if !now.Before(rq.holdDeadline) {
+		return nil, errHoldTimeout
+	}
+	if resp.State != nil && !resp.State.Expires.IsZero() && resp.State.Expires.Before(rq.holdDeadline) {
+		rq.holdDeadline = resp.State.Expires
+	}
+	wake := rq.wake
+	if wake == nil {
+		wake = s.eng.WakeChan(resp.Session)
+	}
+	until := resp.Until
+	if until.IsZero() {
+		until = now.Add(defaultPoll)
+	}
+	if until.After(rq.holdDeadline) {
+		until = rq.holdDeadline
+	}
+	t := time.NewTimer(time.Until(until))
+	defer t.Stop()
+	select {
+	case <-wake:
+	case <-t.C:
+	case <-s.done:
+		return nil, errShuttingDown
+	}
+	// Take the next wake channel before resuming, so a wake that lands
+	// while the journey runs is not lost.
+	rq.wake = s.eng.WakeChan(resp.Session)
+	answers := fill(resp.Callbacks, -1, "", rq.user, "")
+	for attempt := 1; ; attempt++ {
+		next, err := s.eng.Resume(s.ctx, resp.Session, answers, rq.req)
+		if errors.Is(err, engine.ErrSessionBusy) && attempt < 5 {
+			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+			continue
+		}
+		return next, err
+	}
+}
+
+func (s *Server) holdUser(rq *request) string {
+	return rq.policy.Realm + "\x00" + rq.user
+}
+
+func (s *Server) endHold(rq *request) {
+	if rq.holding {
+		rq.holding = false
+		s.holds.release(rq.client.Name, s.holdUser(rq))
+	}
+}
