@@ -84,8 +84,12 @@ func (l *loader) checkFrontends() hcl.Diagnostics {
 				})
 			}
 			wait, ok := messageTimeout(n)
-			if !ok || wait <= 0 {
+			if !ok {
 				continue
+			}
+			if wait <= 0 {
+				// "0" never expires: the session timeout bounds the wait.
+				wait = sn.j.SessionTimeout
 			}
 			for _, cname := range clients {
 				c := l.cfg.RADIUSClients[cname]
@@ -117,8 +121,9 @@ func (l *loader) checkFrontends() hcl.Diagnostics {
 }
 
 // messageTimeout reads a node's message_timeout setting (push_sender's
-// wait for the phone) from its decoded settings, whatever Go type the node
-// type chose: a duration string, a time.Duration, or whole seconds.
+// wait for the phone) from its decoded settings: through the settings'
+// Timeout() method when it has one, else from the field, whatever Go type
+// the node type chose (a duration string, a time.Duration, or seconds).
 func messageTimeout(n *Node) (time.Duration, bool) {
 	v := reflect.ValueOf(n.Settings)
 	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
@@ -134,6 +139,15 @@ func messageTimeout(n *Node) (time.Duration, bool) {
 		f := v.Type().Field(i)
 		if name, _ := hclTag(f); name != "message_timeout" || !f.IsExported() {
 			continue
+		}
+		// A Timeout method knows the type's default and parsing best.
+		if tm, ok := n.Settings.(interface{ Timeout() time.Duration }); ok {
+			var d time.Duration
+			func() {
+				defer func() { _ = recover() }()
+				d = tm.Timeout()
+			}()
+			return d, true
 		}
 		fv := v.Field(i)
 		for fv.Kind() == reflect.Pointer {

@@ -48,6 +48,7 @@ type graph struct {
 	index map[string]int
 	start int
 	edges [][]gedge
+	prov  [][]factSet // facts each edge establishes, filled by dataflow
 }
 
 type gedge struct {
@@ -101,7 +102,6 @@ func (l *loader) checkGraphs() hcl.Diagnostics {
 	diags = append(diags, l.checkRecursion()...)
 	l.graphs = map[*Journey]*graph{}
 	l.successFacts = map[*Journey]factSet{}
-	l.factState = map[*Journey]int{}
 	for _, j := range l.journeys {
 		if j.state.broken || l.cfg.Journeys[j.Name] != j {
 			continue
@@ -114,12 +114,7 @@ func (l *loader) checkGraphs() hcl.Diagnostics {
 		diags = append(diags, g.checkReachable()...)
 		diags = append(diags, g.checkLoops()...)
 	}
-	for _, j := range l.journeys {
-		if g := l.graphs[j]; g != nil {
-			_, d := l.dataflow(j, true)
-			diags = append(diags, d...)
-		}
-	}
+	diags = append(diags, l.checkDataflow()...)
 	return diags
 }
 
@@ -325,6 +320,7 @@ func (g *graph) cycleThrough(v int, in map[int]bool) []int {
 // journeys, directly or through others.
 func (l *loader) checkRecursion() hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	l.recursive = map[string]bool{}
 	calls := map[string][]journeyCall{}
 	var names []string
 	for _, j := range l.journeys {
@@ -367,6 +363,9 @@ func (l *loader) checkRecursion() hcl.Diagnostics {
 					continue
 				}
 				reported[key] = true
+				for _, x := range cyc {
+					l.recursive[x.from] = true
+				}
 				steps := []string{"journey." + c.target}
 				for _, x := range cyc {
 					steps = append(steps, "journey."+x.target)
@@ -432,69 +431,148 @@ func (l *loader) provides(n *Node, o engine.Outcome, calls map[*Node][]string) f
 	s := l.factsOf(callProvides(n.typ, n.Settings, o))
 	if o == engine.Success {
 		for _, target := range calls[n] {
-			if t := l.cfg.Journeys[target]; t != nil {
-				s |= l.journeySuccessFacts(t)
+			if t := l.cfg.Journeys[target]; t != nil && l.graphs[t] != nil && !l.recursive[target] {
+				s |= l.successFacts[t]
 			}
 		}
 	}
 	return s
 }
 
-// journeySuccessFacts is what a journey guarantees when it ends in
-// success, computed on demand (callees first) and memoised; a journey in
-// a recursion cycle guarantees nothing.
-func (l *loader) journeySuccessFacts(j *Journey) factSet {
-	switch l.factState[j] {
-	case 1:
-		return 0
-	case 2:
-		return l.successFacts[j]
-	}
-	if l.graphs[j] == nil {
-		return 0
-	}
-	l.factState[j] = 1
-	s, _ := l.dataflow(j, false)
-	l.successFacts[j] = s
-	l.factState[j] = 2
-	return s
+// flow is the result of the data-flow analysis of one journey.
+type flow struct {
+	entry   []factSet // facts holding on entry to each node
+	reached []bool
+	success factSet // facts holding whenever the journey ends in success
 }
 
-// dataflow is a must-analysis over the journey: the facts holding on entry
+// checkDataflow checks that every node's Requires hold on every path that
+// reaches it. Journeys are analysed together, to a fixpoint: a journey
+// entered by inner_journey nodes starts with the facts that hold at every
+// such node (so an MFA sub-journey knows the user its callers
+// established), unless a radius_policy or relying_party serves it
+// directly, in which case it starts with none; and an inner_journey node
+// leaving by success establishes what its target guarantees at success.
+// The fixpoint starts from "every fact" and only removes facts, so it ends
+// after a few rounds.
+func (l *loader) checkDataflow() hcl.Diagnostics {
+	served := map[string]bool{}
+	for _, p := range l.cfg.RADIUSPolicies {
+		served[p.Journey] = true
+	}
+	for _, rp := range l.cfg.RelyingParties {
+		served[rp.Journey] = true
+	}
+	called := map[string]bool{}
+	var order []*Journey
+	for _, j := range l.journeys {
+		if l.graphs[j] == nil {
+			continue
+		}
+		order = append(order, j)
+		for _, c := range j.calls {
+			called[c.target] = true
+		}
+	}
+	entry := map[*Journey]factSet{}
+	for _, j := range order {
+		l.successFacts[j] = allFacts
+		if called[j.Name] && !served[j.Name] && !l.recursive[j.Name] {
+			entry[j] = allFacts
+		}
+	}
+	flows := map[*Journey]*flow{}
+	for round := 0; ; round++ {
+		changed := false
+		next := map[*Journey]factSet{}
+		for _, j := range order {
+			if _, ok := entry[j]; ok {
+				next[j] = allFacts
+			}
+		}
+		for _, j := range order {
+			f := l.dataflow(j, entry[j])
+			flows[j] = f
+			if f.success != l.successFacts[j] {
+				l.successFacts[j] = f.success
+				changed = true
+			}
+			g := l.graphs[j]
+			for _, c := range j.calls {
+				t := l.cfg.Journeys[c.target]
+				i, ok := g.index[c.node.Name]
+				if t == nil || !ok || !f.reached[i] {
+					continue
+				}
+				if _, has := next[t]; has {
+					next[t] &= f.entry[i]
+				}
+			}
+		}
+		for j, v := range next {
+			if entry[j] != v {
+				entry[j] = v
+				changed = true
+			}
+		}
+		if !changed {
+			break
+		}
+		if round > 64 {
+			// Cannot happen for a finite lattice walked downwards; keep
+			// the analysis sound if it ever does.
+			for j := range entry {
+				entry[j] = 0
+			}
+			for _, j := range order {
+				flows[j] = l.dataflow(j, entry[j])
+			}
+			break
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, j := range order {
+		diags = append(diags, l.requirements(j, flows[j], entry[j])...)
+	}
+	return diags
+}
+
+// dataflow is a must-analysis over one journey: the facts holding on entry
 // to a node are the intersection, over every edge into it, of what holds
-// after its source. A journey starts with no facts, since any journey can
-// be started on its own through the journey API. With report set it
-// reports nodes whose Requires do not hold, with a path that shows it.
-func (l *loader) dataflow(j *Journey, report bool) (factSet, hcl.Diagnostics) {
+// after its source.
+func (l *loader) dataflow(j *Journey, start factSet) *flow {
 	g := l.graphs[j]
 	calls := map[*Node][]string{}
 	for _, c := range j.calls {
 		calls[c.node] = append(calls[c.node], c.target)
 	}
 	n := len(g.nodes)
-	prov := make([][]factSet, n)
-	for i, nd := range g.nodes {
-		prov[i] = make([]factSet, len(g.edges[i]))
-		for k, e := range g.edges[i] {
-			prov[i][k] = l.provides(nd, e.outcome, calls)
+	if g.prov == nil {
+		g.prov = make([][]factSet, n)
+		for i := range g.nodes {
+			g.prov[i] = make([]factSet, len(g.edges[i]))
 		}
 	}
-	entry := make([]factSet, n)
-	reached := make([]bool, n)
-	reached[g.start] = true
+	for i, nd := range g.nodes {
+		for k, e := range g.edges[i] {
+			g.prov[i][k] = l.provides(nd, e.outcome, calls)
+		}
+	}
+	f := &flow{entry: make([]factSet, n), reached: make([]bool, n), success: allFacts}
+	f.reached[g.start] = true
+	f.entry[g.start] = start
 	work := []int{g.start}
 	inWork := make([]bool, n)
 	inWork[g.start] = true
-	success := allFacts
 	anySuccess := false
 	for len(work) > 0 {
 		i := work[len(work)-1]
 		work = work[:len(work)-1]
 		inWork[i] = false
 		for k, e := range g.edges[i] {
-			out := entry[i] | prov[i][k]
+			out := f.entry[i] | g.prov[i][k]
 			if e.to == toSuccess {
-				success &= out
+				f.success &= out
 				anySuccess = true
 				continue
 			}
@@ -503,17 +581,14 @@ func (l *loader) dataflow(j *Journey, report bool) (factSet, hcl.Diagnostics) {
 			}
 			t := e.to
 			nv := out
-			if reached[t] {
-				nv = entry[t] & out
-				if t == g.start {
-					nv = 0
-				}
-				if nv == entry[t] {
+			if f.reached[t] {
+				nv = f.entry[t] & out
+				if nv == f.entry[t] {
 					continue
 				}
 			}
-			reached[t] = true
-			entry[t] = nv
+			f.reached[t] = true
+			f.entry[t] = nv
 			if !inWork[t] {
 				inWork[t] = true
 				work = append(work, t)
@@ -521,26 +596,33 @@ func (l *loader) dataflow(j *Journey, report bool) (factSet, hcl.Diagnostics) {
 		}
 	}
 	if !anySuccess {
-		success = 0
+		f.success = 0
 	}
-	if !report {
-		return success, nil
-	}
+	return f
+}
+
+// requirements reports nodes whose Requires do not hold, with a path that
+// shows it.
+func (l *loader) requirements(j *Journey, f *flow, start factSet) hcl.Diagnostics {
+	g := l.graphs[j]
 	var diags hcl.Diagnostics
 	for i, nd := range g.nodes {
-		if !reached[i] || len(nd.typ.Requires) == 0 {
+		if !f.reached[i] || len(nd.typ.Requires) == 0 {
 			continue
 		}
-		for _, f := range nd.typ.Requires {
-			b := l.factBit(f)
-			if b == 0 || entry[i]&b != 0 {
+		for _, fact := range nd.typ.Requires {
+			b := l.factBit(fact)
+			if b == 0 || f.entry[i]&b != 0 {
 				continue
 			}
-			path := g.witness(i, b, prov)
-			diags = append(diags, factDiag(nd, f, path))
+			path := ""
+			if start&b == 0 {
+				path = g.witness(i, b, g.prov)
+			}
+			diags = append(diags, factDiag(nd, fact, path))
 		}
 	}
-	return success, diags
+	return diags
 }
 
 // witness finds a path from start to target along which fact b is never

@@ -258,19 +258,32 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 	}
 	n.typ = t
 
+	// The settings struct, fresh, with its defaults; ReferenceSettings on
+	// it names the settings that are references to other blocks.
+	var cfg any
+	if t.Config != nil {
+		var perr *hcl.Diagnostic
+		cfg, perr = callConfig(t, n.DeclRange)
+		if perr != nil {
+			j.state.broken = true
+			return n, append(diags, perr)
+		}
+	}
+	refSettings := referenceSettings(cfg)
+
 	// References to other blocks in the settings (journey.x,
-	// identity_provider.y) resolve to their names; check them here with
-	// did-you-mean, and remember which journeys the node enters.
-	flagged, d := l.checkSettingRefs(j, n)
+	// identity_provider.y): check them here with did-you-mean, and
+	// remember which journeys the node enters.
+	flagged, badRefs, d := l.checkSettingRefs(j, n, refSettings)
 	diags = append(diags, d...)
 
 	var settingsOK = true
-	if t.Config != nil {
-		cfg, d := decodeSettings(l, n, t)
+	if cfg != nil {
+		d := decodeSettings(l, n, t, cfg)
 		n.Settings = cfg
 		d = filterSettingDiags(d, flagged)
 		diags = append(diags, d...)
-		settingsOK = !d.HasErrors() && cfg != nil
+		settingsOK = !d.HasErrors()
 	} else if remain != nil {
 		_, d := remain.Content(&hcl.BodySchema{})
 		diags = append(diags, d...)
@@ -281,7 +294,7 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 		diags = append(diags, n.decodeEdges(meta, nil, false)...)
 		return n, diags
 	}
-	n.exprs = runtimeExprs(n.Settings)
+	n.exprs = runtimeExprs(n.Settings, refSettings)
 
 	var perr *hcl.Diagnostic
 	n.Outcomes, perr = callOutcomes(t, n.Settings, n.DeclRange)
@@ -295,7 +308,13 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 		j.state.broken = true
 		diags = append(diags, perr)
 	case err != nil:
-		diags = append(diags, settingDiags(n, err, hcl.DiagError)...)
+		for _, d := range settingDiags(n, err, hcl.DiagError) {
+			// A reference setting already reported by dsl itself.
+			if d.Subject != nil && badRefs[rangeKey(*d.Subject)] {
+				continue
+			}
+			diags = append(diags, d)
+		}
 	default:
 		n.impl = impl
 		n.built = true
@@ -557,22 +576,53 @@ func hclTag(f reflect.StructField) (string, string) {
 // decodeSettings decodes the node body into the type's settings struct
 // with gohcl. A settings struct gohcl cannot handle is a bug in the node
 // type, reported as a diagnostic rather than a panic.
-func decodeSettings(l *loader, n *Node, t *engine.NodeType) (cfg any, diags hcl.Diagnostics) {
+func decodeSettings(l *loader, n *Node, t *engine.NodeType, cfg any) (diags hcl.Diagnostics) {
 	defer func() {
 		if r := recover(); r != nil {
-			cfg = nil
 			diags = append(diags, internalError(t.Name, "decoding its settings", r, n.DeclRange))
 		}
 	}()
-	cfg = t.Config()
-	if cfg == nil {
-		_, diags = n.body.Content(&hcl.BodySchema{})
-		return nil, diags
-	}
 	l.missing = l.missing[:0]
 	diags = gohcl.DecodeBody(n.body, l.nodeCtx, cfg)
 	diags = append(diags, l.flushMissing(bodyExprs(n.body)...)...)
-	return cfg, diags
+	return diags
+}
+
+func callConfig(t *engine.NodeType, rng hcl.Range) (cfg any, perr *hcl.Diagnostic) {
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, perr = nil, internalError(t.Name, "creating its settings", r, rng)
+		}
+	}()
+	cfg = t.Config()
+	if cfg != nil {
+		if v := reflect.ValueOf(cfg); v.Kind() != reflect.Pointer || v.IsNil() {
+			return nil, internalError(t.Name, "creating its settings", fmt.Sprintf("Config returned %T, not a pointer", cfg), rng)
+		}
+	}
+	return cfg, nil
+}
+
+// referenceSettings asks a settings struct which of its settings name
+// other blocks (inner_journey's journey = journey.x). Node types declare
+// them with a method, so dsl needs no list of its own:
+//
+//	ReferenceSettings() map[string]string // setting -> block kind
+func referenceSettings(cfg any) map[string]string {
+	rs, ok := cfg.(interface{ ReferenceSettings() map[string]string })
+	if !ok {
+		return nil
+	}
+	var out map[string]string
+	func() {
+		defer func() { _ = recover() }()
+		out = rs.ReferenceSettings()
+	}()
+	return out
+}
+
+func rangeKey(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d-%d", r.Filename, r.Start.Byte, r.End.Byte)
 }
 
 // filterSettingDiags drops gohcl's "Unsupported attribute" for a block
@@ -610,11 +660,38 @@ func filterSettingDiags(diags hcl.Diagnostics, flagged []hcl.Range) hcl.Diagnost
 }
 
 // checkSettingRefs checks KIND.NAME references inside a node's settings
-// and records the journeys the node enters. It returns the ranges it
-// reported, so gohcl's cruder error for the same spot can be dropped.
-func (l *loader) checkSettingRefs(j *Journey, n *Node) ([]hcl.Range, hcl.Diagnostics) {
+// and records the journeys the node enters. Settings the type declares as
+// references (ReferenceSettings) must be exactly one reference of their
+// kind; elsewhere any KIND.NAME is checked (a string setting receives the
+// name). It returns the ranges it reported, so gohcl's cruder error for
+// the same spot can be dropped, and the reference settings it found
+// invalid, whose SettingError from New would only repeat it.
+func (l *loader) checkSettingRefs(j *Journey, n *Node, refSettings map[string]string) ([]hcl.Range, map[string]bool, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var flagged []hcl.Range
+	bad := map[string]bool{}
+	var skip []hcl.Range
+	for _, setting := range sortedKeys(refSettings) {
+		kind := refSettings[setting]
+		expr := settingExpr(n.body, setting)
+		if expr == nil {
+			continue // gohcl reports a missing required setting
+		}
+		skip = append(skip, expr.Range())
+		r, d := parseRef(expr, kind, setting, false)
+		if r.name != "" {
+			d = append(d, l.resolve(r)...)
+		}
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			flagged = append(flagged, expr.Range())
+			bad[rangeKey(expr.Range())] = true
+			continue
+		}
+		if kind == kindJourney {
+			j.calls = append(j.calls, journeyCall{from: j.Name, target: r.name, node: n, rng: r.rng})
+		}
+	}
 	for _, tr := range bodyTraversals(n.body) {
 		root := tr.RootName()
 		switch root {
@@ -622,7 +699,7 @@ func (l *loader) checkSettingRefs(j *Journey, n *Node) ([]hcl.Range, hcl.Diagnos
 		default:
 			continue
 		}
-		if len(tr) < 2 {
+		if len(tr) < 2 || inRanges(tr.SourceRange(), skip) {
 			continue
 		}
 		step, ok := tr[1].(hcl.TraverseAttr)
@@ -639,7 +716,36 @@ func (l *loader) checkSettingRefs(j *Journey, n *Node) ([]hcl.Range, hcl.Diagnos
 			j.calls = append(j.calls, journeyCall{from: j.Name, target: step.Name, node: n, rng: r.rng})
 		}
 	}
-	return flagged, diags
+	return flagged, bad, diags
+}
+
+func inRanges(r hcl.Range, rs []hcl.Range) bool {
+	for _, x := range rs {
+		if x.Filename == r.Filename && r.Start.Byte >= x.Start.Byte && r.End.Byte <= x.End.Byte {
+			return true
+		}
+	}
+	return false
+}
+
+// settingExpr finds a top-level setting's expression in a node body.
+func settingExpr(body hcl.Body, name string) hcl.Expression {
+	if body == nil {
+		return nil
+	}
+	if sb, ok := body.(*hclsyntax.Body); ok {
+		if a, ok := sb.Attributes[name]; ok {
+			return a.Expr
+		}
+		return nil
+	}
+	content, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
+	if content != nil {
+		if a := content.Attributes[name]; a != nil {
+			return a.Expr
+		}
+	}
+	return nil
 }
 
 // bodyTraversals lists every variable reference in a body's attributes,
@@ -690,7 +796,7 @@ func bodyExprs(body hcl.Body) []hcl.Expression {
 // runtimeExprs collects the hcl.Expression fields of a settings struct
 // (nested structs, pointers and slices included): the runtime
 // expressions whose references validate checks.
-func runtimeExprs(cfg any) []hcl.Expression {
+func runtimeExprs(cfg any, refSettings map[string]string) []hcl.Expression {
 	var out []hcl.Expression
 	exprType := reflect.TypeOf((*hcl.Expression)(nil)).Elem()
 	var walk func(v reflect.Value, depth int)
@@ -713,9 +819,14 @@ func runtimeExprs(cfg any) []hcl.Expression {
 			}
 		case reflect.Struct:
 			for i := 0; i < v.NumField(); i++ {
-				if v.Type().Field(i).IsExported() {
-					walk(v.Field(i), depth+1)
+				f := v.Type().Field(i)
+				if !f.IsExported() {
+					continue
 				}
+				if name, _ := hclTag(f); depth <= 1 && refSettings[name] != "" {
+					continue // a reference, checked by checkSettingRefs
+				}
+				walk(v.Field(i), depth+1)
 			}
 		case reflect.Slice, reflect.Array:
 			for i := 0; i < v.Len(); i++ {

@@ -153,7 +153,7 @@ type loader struct {
 
 	graphs       map[*Journey]*graph
 	successFacts map[*Journey]factSet
-	factState    map[*Journey]int
+	recursive    map[string]bool // journeys on an inner_journey cycle
 	facts        map[engine.Fact]factSet
 	factNames    []engine.Fact
 }

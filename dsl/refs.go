@@ -137,6 +137,12 @@ func staticString(expr hcl.Expression) (string, bool) {
 	if len(expr.Variables()) > 0 {
 		return "", false
 	}
+	if k, ok := expr.(*hclsyntax.ObjectConsKeyExpr); ok {
+		if k.ForceNonLiteral || hcl.ExprAsKeyword(k.Wrapped) != "" {
+			return "", false
+		}
+		expr = k.Wrapped
+	}
 	if hs, ok := expr.(hclsyntax.Expression); ok {
 		switch hs.(type) {
 		case *hclsyntax.TemplateExpr, *hclsyntax.LiteralValueExpr, *hclsyntax.TemplateWrapExpr:

@@ -69,7 +69,7 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 var (
-	_ fmt.Formatter   = Secret{}
-	_ fmt.GoStringer  = Secret{}
-	_ slog.LogValuer  = Secret{}
+	_ fmt.Formatter  = Secret{}
+	_ fmt.GoStringer = Secret{}
+	_ slog.LogValuer = Secret{}
 )
