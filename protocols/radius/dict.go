@@ -32,7 +32,7 @@ var dictionaryFS embed.FS
 // dictionaryFiles are parsed in this order; a later file may not redefine
 // an earlier name with another meaning.
 var dictionaryFiles = []string{
-	"dictionary.rfc2865", "dictionary.rfc2866", "dictionary.rfc2868", "dictionary.rfc2869", "dictionary.rfc3162",
+	"dictionary.rfc2865", "dictionary.rfc2866", "dictionary.rfc2868", "dictionary.rfc2869", "dictionary.rfc3162", "dictionary.rfc3580",
 	"dictionary.fortinet", "dictionary.microsoft", "dictionary.cisco", "dictionary.juniper", "dictionary.paloalto",
 }
 
@@ -49,6 +49,8 @@ type attrDef struct {
 	// Values are the named values of an integer attribute, by lower-cased
 	// name.
 	Values map[string]uint64
+	// valueNames are the named values as the dictionary spells them.
+	valueNames []string
 }
 
 type dict struct {
@@ -118,6 +120,9 @@ func (d *dict) add(vendor uint32, typeOctets, lengthOctets int, attrs []*diction
 		}
 		if def.Values == nil {
 			def.Values = map[string]uint64{}
+		}
+		if _, dup := def.Values[strings.ToLower(v.Name)]; !dup {
+			def.valueNames = append(def.valueNames, v.Name)
 		}
 		def.Values[strings.ToLower(v.Name)] = v.Number
 	}
@@ -292,7 +297,7 @@ func (a *attrDef) describe() string {
 	case dictionary.AttributeInteger, dictionary.AttributeInteger64, dictionary.AttributeShort,
 		dictionary.AttributeByte, dictionary.AttributeSigned:
 		if len(a.Values) > 0 {
-			return "a whole number or one of its named values (" + strings.Join(a.valueNames(4), ", ") + ")"
+			return "a whole number or one of its named values (" + strings.Join(a.someValueNames(4), ", ") + ")"
 		}
 		return "a whole number"
 	case dictionary.AttributeDate:
@@ -313,12 +318,8 @@ func (a *attrDef) describe() string {
 	return a.Kind.String()
 }
 
-func (a *attrDef) valueNames(max int) []string {
-	var out []string
-	for n := range a.Values {
-		out = append(out, n)
-	}
-	sort.Strings(out)
+func (a *attrDef) someValueNames(max int) []string {
+	out := append([]string(nil), a.valueNames...)
 	if len(out) > max {
 		out = append(out[:max], "...")
 	}
