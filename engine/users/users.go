@@ -27,7 +27,9 @@ type User struct {
 }
 
 // Lockout locks an account after MaxFailures failed checks within Window,
-// for Duration. A zero MaxFailures disables it.
+// for Duration. A zero MaxFailures disables it; a zero Window never forgets
+// a failure (until a success or an unlock); a zero Duration locks until an
+// administrator unlocks (`authd user unlock`), as Active Directory does.
 type Lockout struct {
 	MaxFailures int
 	Window      time.Duration
