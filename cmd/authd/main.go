@@ -1,0 +1,220 @@
+// Command authd is the declarative authentication journey server and its
+// tools: it checks, formats and draws configurations, serves journeys, and
+// manages the users of a store, directly or through a running server's
+// admin socket.
+//
+// Exit codes: 0 success, 1 a user error (one line on stderr saying why),
+// 2 a usage error (bad flags or arguments).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/authd/authd/protocols/admin"
+)
+
+// cli holds the process's streams and environment, so commands never reach
+// for globals and tests could run them in-process.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(c *cli, args []string) error
+}
+
+// commands is the command table; `authd help` lists it in this order.
+var commands = []command{
+	{"run", "serve journeys (with no configuration, the embedded quick start)", (*cli).cmdRun},
+	{"validate", "check a configuration", (*cli).cmdValidate},
+	{"fmt", "format configuration files canonically", (*cli).cmdFmt},
+	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph},
+	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
+	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
+	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},
+	{"version", "print the version, commit and Go version", (*cli).cmdVersion},
+}
+
+func main() {
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	os.Exit(c.main(os.Args[1:]))
+}
+
+// main runs one command line and returns the exit code. A panic becomes a
+// one-line internal error instead of a stack trace.
+func (c *cli) main(args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(c.stderr, "authd: internal error: %v (this is a bug; please report it)\n", r)
+			code = 1
+		}
+	}()
+	if len(args) == 0 {
+		c.usage(c.stderr)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if name == "help" && len(args) > 1 {
+			return c.main([]string{args[1], "-h"})
+		}
+		c.usage(c.stdout)
+		return 0
+	case "-version", "--version", "-v":
+		name = "version"
+	}
+	for _, cmd := range commands {
+		if cmd.name == name {
+			return c.exit(cmd.name, cmd.run(c, args[1:]))
+		}
+	}
+	names := make([]string, len(commands))
+	for i, cmd := range commands {
+		names[i] = cmd.name
+	}
+	msg := fmt.Sprintf("unknown command %q", name)
+	if strings.HasPrefix(name, "-") {
+		msg = fmt.Sprintf("flag %s must follow a command", name)
+	} else if best := admin.DidYouMean(name, names); best != "" {
+		msg += fmt.Sprintf("; did you mean %q?", best)
+	}
+	fmt.Fprintf(c.stderr, "authd: %s\nRun 'authd help' for the list of commands.\n", msg)
+	return 2
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprint(w, "authd: a declarative authentication journey server\n\nUsage:\n  authd COMMAND [flags] [arguments]\n\nCommands:\n")
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprint(w, `
+Every command takes -h. The configuration is found with -config DIR, else
+$AUTHD_CONFIG, else the current directory when it holds *.hcl files; the
+store lives in -data DIR, else $AUTHD_DATA, else ./data.
+`)
+}
+
+// Errors that decide the exit code.
+type (
+	// usageError is a bad command line: exit 2, with a hint to -h.
+	usageError struct{ msg string }
+	// exitError exits with code after its message (if any) was printed.
+	exitError struct{ code int }
+)
+
+func (e *usageError) Error() string { return e.msg }
+func (e *exitError) Error() string  { return fmt.Sprintf("exit status %d", e.code) }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// errHelp reports that -h was served: exit 0.
+var errHelp = errors.New("help requested")
+
+// exit maps a command's error to an exit code, printing a one-line cause.
+func (c *cli) exit(name string, err error) int {
+	var (
+		ue *usageError
+		ee *exitError
+	)
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(c.stderr, "authd %s: %s\nRun 'authd %s -h' for usage.\n", name, ue.msg, name)
+		return 2
+	default:
+		fmt.Fprintf(c.stderr, "authd: %s\n", oneLine(err.Error()))
+		return 1
+	}
+}
+
+// oneLine folds a multi-line message onto one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return strings.Join(parts, "; ")
+}
+
+// flagSet returns a FlagSet whose -h prints synopsis and help to stdout.
+func (c *cli) flagSet(name, synopsis, help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(c.stdout, "Usage: %s\n\n%s\n", synopsis, strings.TrimSpace(help))
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		if b.Len() > 0 {
+			fmt.Fprintf(c.stdout, "\nFlags:\n%s", b.String())
+		}
+	}
+	return fs
+}
+
+// parse parses flags anywhere on the command line (`authd user add bob
+// -realm corp` works as well as the canonical order); "--" ends flags. It
+// returns the positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, errHelp
+			}
+			return nil, usagef("%v", err)
+		}
+		rest := fs.Args()
+		// flag stops at "--" (consumed) or at the first non-flag.
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// stringList is a repeatable string flag (-group a -group b).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// oneOf checks an enumerated flag value.
+func oneOf(flagName, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	sort.Strings(allowed)
+	return usagef("-%s must be one of %s, not %q", flagName, strings.Join(allowed, ", "), v)
+}
