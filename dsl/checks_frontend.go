@@ -73,7 +73,7 @@ func (l *loader) checkFrontends() hcl.Diagnostics {
 				reportedNotOver[pair{n, p.Name}] = true
 				via := ""
 				if sn.j != j {
-					via = fmt.Sprintf(" (through journey %q)", sn.j.Name)
+					via = fmt.Sprintf(" of journey %q, which it enters,", sn.j.Name)
 				}
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
@@ -110,7 +110,7 @@ func (l *loader) checkFrontends() hcl.Diagnostics {
 					Severity: hcl.DiagWarning,
 					Summary:  "Push wait longer than the RADIUS client's timeout",
 					Detail: fmt.Sprintf("The node %q (%s) waits up to %s for the phone, but radius_client %q, served through radius_policy %q, gives up after %s (%s), so its logins would fail while the push is still pending. On a FortiGate raise the timeout with \"config system global / set remoteauthtimeout %d / end\", then declare timeout = \"%ds\" on radius_client %q.",
-						n.Name, n.Type, formatDuration(wait), cname, p.Name, formatDuration(c.Timeout), declared, secs, secs, cname),
+						n.Name, n.Type, messageDuration(wait), cname, p.Name, messageDuration(c.Timeout), declared, secs, secs, cname),
 					Subject: rng.Ptr(),
 				})
 			}

@@ -530,11 +530,32 @@ func (l *loader) checkDataflow() hcl.Diagnostics {
 			break
 		}
 	}
+	// Who enters each journey with which facts, to explain a requirement
+	// that fails because of a caller.
+	callers := map[*Journey][]caller{}
+	for _, j := range order {
+		g, f := l.graphs[j], flows[j]
+		for _, c := range j.calls {
+			t := l.cfg.Journeys[c.target]
+			if i, ok := g.index[c.node.Name]; t != nil && ok && f.reached[i] {
+				callers[t] = append(callers[t], caller{j: j, node: c.node, facts: f.entry[i]})
+			}
+		}
+	}
 	var diags hcl.Diagnostics
 	for _, j := range order {
-		diags = append(diags, l.requirements(j, flows[j], entry[j])...)
+		_, viaCallers := entry[j]
+		diags = append(diags, l.requirements(j, flows[j], viaCallers, callers[j])...)
 	}
 	return diags
+}
+
+// caller is an inner_journey node entering a journey, with the facts
+// holding there.
+type caller struct {
+	j     *Journey
+	node  *Node
+	facts factSet
 }
 
 // dataflow is a must-analysis over one journey: the facts holding on entry
@@ -603,7 +624,7 @@ func (l *loader) dataflow(j *Journey, start factSet) *flow {
 
 // requirements reports nodes whose Requires do not hold, with a path that
 // shows it.
-func (l *loader) requirements(j *Journey, f *flow, start factSet) hcl.Diagnostics {
+func (l *loader) requirements(j *Journey, f *flow, viaCallers bool, callers []caller) hcl.Diagnostics {
 	g := l.graphs[j]
 	var diags hcl.Diagnostics
 	for i, nd := range g.nodes {
@@ -616,8 +637,16 @@ func (l *loader) requirements(j *Journey, f *flow, start factSet) hcl.Diagnostic
 				continue
 			}
 			path := ""
-			if start&b == 0 {
+			if f.entry[g.start]&b == 0 {
 				path = g.witness(i, b, g.prov)
+				if viaCallers {
+					for _, c := range callers {
+						if c.facts&b == 0 {
+							path = fmt.Sprintf("journey %q enters journey %q (node.%s) without one, then %s", c.j.Name, j.Name, c.node.Name, path)
+							break
+						}
+					}
+				}
 			}
 			diags = append(diags, factDiag(nd, fact, path))
 		}
@@ -655,6 +684,8 @@ func (g *graph) witness(target int, b factSet, prov [][]factSet) string {
 		step := "node." + g.nodes[c].Name
 		if parent[c] >= 0 {
 			step = "--" + string(via[c]) + "--> " + step
+		} else {
+			step = "start --> " + step
 		}
 		steps = append(steps, step)
 	}

@@ -29,7 +29,8 @@ var (
 	whenRoots   = map[string]bool{"user": true, "request": true}
 	replyRoots  = map[string]bool{"user": true, "request": true, "now": true, "state": true}
 	claimRoots  = map[string]bool{"user": true, "request": true, "now": true}
-	runtimeFuns = engine.Functions()
+	runtimeFuns     = engine.Functions()
+	runtimeFunNames = sortedKeys(runtimeFuns)
 )
 
 // checkRuntimeExpr checks a runtime expression statically: every
@@ -51,6 +52,20 @@ func (l *loader) checkRuntimeExpr(expr hcl.Expression, sc *scope) (cty.Type, hcl
 	if se, ok := expr.(hclsyntax.Expression); ok {
 		hclsyntax.VisitAll(se, func(n hclsyntax.Node) hcl.Diagnostics {
 			call, ok := n.(*hclsyntax.FunctionCallExpr)
+			if ok && call.Name != "env" && call.Name != "file" {
+				if _, known := runtimeFuns[call.Name]; !known {
+					detail := fmt.Sprintf("There is no function named %q.", call.Name)
+					if s := nameSuggestion(call.Name, runtimeFunNames); s != "" {
+						detail += fmt.Sprintf(" Did you mean %q?", s)
+					}
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Call to unknown function",
+						Detail:   detail,
+						Subject:  call.NameRange.Ptr(),
+					})
+				}
+			}
 			if ok && (call.Name == "env" || call.Name == "file") {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,

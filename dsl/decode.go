@@ -145,7 +145,7 @@ func (l *loader) duration(attr *hcl.Attribute, zeroOK bool) (time.Duration, bool
 			return 0, false, append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid duration",
-				Detail:   fmt.Sprintf("The attribute %q: %s.", attr.Name, err),
+				Detail:   fmt.Sprintf("Invalid value for attribute %q: %s.", attr.Name, err),
 				Subject:  attr.Expr.Range().Ptr(),
 			})
 		}

@@ -20,6 +20,9 @@ func parseDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("an empty string is not a duration")
 	}
+	if strings.ContainsAny(s, " \t") {
+		return 0, fmt.Errorf("%q contains a space; write a duration without spaces, like \"15m\" or \"1h30m\"", orig)
+	}
 	if s[0] == '-' || s[0] == '+' {
 		return 0, fmt.Errorf("%q: a duration may not be signed", orig)
 	}
@@ -93,4 +96,13 @@ func formatDuration(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return d.String()
+}
+
+// messageDuration prints d for a message the way people configure short
+// waits: seconds below ten minutes ("120s"), else the shortest spelling.
+func messageDuration(d time.Duration) string {
+	if d < 10*time.Minute && d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return formatDuration(d)
 }

@@ -281,7 +281,7 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 	if cfg != nil {
 		d := decodeSettings(l, n, t, cfg)
 		n.Settings = cfg
-		d = filterSettingDiags(d, flagged)
+		d = filterSettingDiags(d, flagged, n.body)
 		diags = append(diags, d...)
 		settingsOK = !d.HasErrors()
 	} else if remain != nil {
@@ -338,7 +338,15 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 		}
 		n.stateKeys = keys
 	}
-	diags = append(diags, n.decodeEdges(meta, n.Outcomes, true)...)
+	ed := n.decodeEdges(meta, n.Outcomes, true)
+	for _, d := range ed {
+		// A mistyped edge would make the graph checks report its
+		// consequences too; an edge merely missing would not.
+		if d.Severity == hcl.DiagError && !strings.HasPrefix(d.Summary, "Unwired") {
+			j.state.broken = true
+		}
+	}
+	diags = append(diags, ed...)
 	return n, diags
 }
 
@@ -491,7 +499,7 @@ func (n *Node) explainOutcome(o engine.Outcome, rng hcl.Range) *hcl.Diagnostic {
 	if setting, cur, ok := n.settingFor(o); ok {
 		detail := fmt.Sprintf("The node %q (%s) produces %q only with %s = %t, and here %s = %t",
 			n.Name, n.Type, o, setting, !cur, setting, cur)
-		if !cur {
+		if settingExpr(n.body, setting) == nil {
 			detail += " (the default)"
 		}
 		detail += fmt.Sprintf(". With these settings its outcomes are %s; remove this edge or change %s.", listWords(produced), setting)
@@ -628,7 +636,7 @@ func rangeKey(r hcl.Range) string {
 // filterSettingDiags drops gohcl's "Unsupported attribute" for a block
 // reference already reported with a did-you-mean, and explains why
 // runtime variables cannot appear in a configuration-time setting.
-func filterSettingDiags(diags hcl.Diagnostics, flagged []hcl.Range) hcl.Diagnostics {
+func filterSettingDiags(diags hcl.Diagnostics, flagged []hcl.Range, body hcl.Body) hcl.Diagnostics {
 	out := diags[:0:0]
 	for _, d := range diags {
 		if d.Subject != nil && d.Severity == hcl.DiagError {
@@ -641,6 +649,17 @@ func filterSettingDiags(diags hcl.Diagnostics, flagged []hcl.Range) hcl.Diagnost
 			}
 			if skip {
 				continue
+			}
+			if d.Summary == "Unsuitable value type" {
+				c := *d
+				c.Summary = "Incorrect attribute value type"
+				msg := strings.TrimPrefix(d.Detail, "Unsuitable value: ")
+				if name := attrNameAt(body, *d.Subject); name != "" {
+					c.Detail = fmt.Sprintf("Inappropriate value for setting %q: %s.", name, msg)
+				} else {
+					c.Detail = fmt.Sprintf("Inappropriate value: %s.", msg)
+				}
+				d = &c
 			}
 			if d.Summary == "Unknown variable" {
 				for _, v := range []string{"user", "request", "state", "now"} {
@@ -994,4 +1013,27 @@ func callProvides(t *engine.NodeType, cfg any, o engine.Outcome) (out []engine.F
 		}
 	}()
 	return t.Provides(cfg, o)
+}
+
+// attrNameAt names the setting whose value holds rng.
+func attrNameAt(body hcl.Body, rng hcl.Range) string {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return ""
+	}
+	var found string
+	var walk func(b *hclsyntax.Body, prefix string)
+	walk = func(b *hclsyntax.Body, prefix string) {
+		for name, a := range b.Attributes {
+			r := a.Expr.Range()
+			if r.Filename == rng.Filename && rng.Start.Byte >= r.Start.Byte && rng.Start.Byte <= r.End.Byte {
+				found = prefix + name
+			}
+		}
+		for _, blk := range b.Blocks {
+			walk(blk.Body, prefix+blk.Type+".")
+		}
+	}
+	walk(sb, "")
+	return found
 }

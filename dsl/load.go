@@ -236,6 +236,13 @@ func (l *loader) run() hcl.Diagnostics {
 		}
 	}
 
+	// A file that does not parse would only add confusing follow-on
+	// errors (its blocks half-read, references into it unresolved):
+	// report the syntax errors alone.
+	if diags.HasErrors() {
+		return diags
+	}
+
 	// Phase 2: declare every block name, so decoding can resolve and
 	// suggest references regardless of file order.
 	var serverBlock *hcl.Block

@@ -46,7 +46,7 @@ func decodeProtectedResourceBlock(l *loader, block *hcl.Block) (*ProtectedResour
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagWarning,
 					Summary:  "No required scopes",
-					Detail:   fmt.Sprintf("protected_resource %q requires no scope, so any valid token of the realm is let in. List the scopes it needs, or remove required_scopes to say so plainly.", pr.Name),
+					Detail:   fmt.Sprintf("protected_resource %q requires no scope, so any valid token of the realm is let in. List the scopes it needs.", pr.Name),
 					Subject:  a.Expr.Range().Ptr(),
 				})
 			}

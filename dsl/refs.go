@@ -47,8 +47,18 @@ const terminalRef = "terminal"
 // ("realm.corp"). A quoted reference in native syntax is accepted with a
 // warning that names the canonical spelling. allowTerminal admits the bare
 // keywords success and failure (journey edges).
-func parseRef(expr hcl.Expression, want, attr string, allowTerminal bool) (ref, hcl.Diagnostics) {
-	var diags hcl.Diagnostics
+func parseRef(expr hcl.Expression, want, attr string, allowTerminal bool) (_ ref, diags hcl.Diagnostics) {
+	quoted := ""
+	defer func() {
+		if quoted != "" && !diags.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Quoted reference",
+				Detail:   fmt.Sprintf("A reference is written without quotes: %s, not %q. JSON files quote it; native files do not.", quoted, quoted),
+				Subject:  expr.Range().Ptr(),
+			})
+		}
+	}()
 	trav, tdiags := hcl.AbsTraversalForExpr(expr)
 	if tdiags.HasErrors() {
 		// A quoted reference in native syntax: "node.x" or "success".
@@ -56,12 +66,7 @@ func parseRef(expr hcl.Expression, want, attr string, allowTerminal bool) (ref, 
 			if t, pd := hclsyntax.ParseTraversalAbs([]byte(s), expr.Range().Filename, expr.Range().Start); !pd.HasErrors() {
 				trav = t
 				if _, isNative := expr.(hclsyntax.Expression); isNative {
-					diags = append(diags, &hcl.Diagnostic{
-						Severity: hcl.DiagWarning,
-						Summary:  "Quoted reference",
-						Detail:   fmt.Sprintf("References are written without quotes: %s = %s.", attr, s),
-						Subject:  expr.Range().Ptr(),
-					})
+					quoted = s
 				}
 			}
 		}
@@ -92,9 +97,9 @@ func parseRef(expr hcl.Expression, want, attr string, allowTerminal bool) (ref, 
 		}
 		if isKind(root) {
 			d.Summary = "Reference of the wrong kind"
-			d.Detail = fmt.Sprintf("%s must refer to a %s, like %s.%s, but %s.%s is a %s.", attr, want, want, step.Name, root, step.Name, root)
+			d.Detail = fmt.Sprintf("%s must refer to %s %s, like %s.%s, but %s.%s is %s %s.", attr, article(want), want, want, step.Name, root, step.Name, article(root), root)
 		} else {
-			d.Detail = fmt.Sprintf("%s must refer to a %s, like %s.NAME.", attr, want, want)
+			d.Detail = fmt.Sprintf("%s must refer to %s %s, like %s.NAME.", attr, article(want), want, want)
 			if s := nameSuggestion(root, refKinds); s == want {
 				d.Detail += fmt.Sprintf(" Did you mean %q?", want+"."+step.Name)
 			}
@@ -114,19 +119,22 @@ func isKind(s string) bool {
 }
 
 func invalidRef(expr hcl.Expression, want, attr string, allowTerminal bool, bare string) *hcl.Diagnostic {
-	example := want + ".NAME"
+	detail := fmt.Sprintf("%s must be a reference to %s %s, like %s.NAME.", attr, article(want), want, want)
 	if allowTerminal {
-		example = "node.NAME, success or failure"
+		detail = fmt.Sprintf("%s must lead to node.NAME, success or failure.", attr)
 	}
 	d := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid reference",
-		Detail:   fmt.Sprintf("%s must be a reference to a %s: %s.", attr, want, example),
+		Detail:   detail,
 		Subject:  expr.Range().Ptr(),
 	}
-	if s, ok := staticString(expr); ok && hclsyntax.ValidIdentifier(s) {
+	switch s, ok := staticString(expr); {
+	case ok && hclsyntax.ValidIdentifier(s):
 		d.Detail += fmt.Sprintf(" To refer to the %s named %q, write %s.%s without quotes.", want, s, want, s)
-	} else if bare != "" && hclsyntax.ValidIdentifier(bare) {
+	case bare != "" && allowTerminal && terminalSuggestion(bare) != "":
+		d.Detail += fmt.Sprintf(" Did you mean %s?", terminalSuggestion(bare))
+	case bare != "" && hclsyntax.ValidIdentifier(bare):
 		d.Detail += fmt.Sprintf(" Did you mean %s.%s?", want, bare)
 	}
 	return d
@@ -271,4 +279,23 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return listWords(q)
+}
+
+// article is "a" or "an" for a block kind.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// terminalSuggestion maps a near miss like "fail" or "succes" to the
+// terminal meant.
+func terminalSuggestion(bare string) string {
+	for _, t := range []string{"success", "failure"} {
+		if len(bare) >= 3 && strings.HasPrefix(t, bare) {
+			return t
+		}
+	}
+	return nameSuggestion(bare, []string{"success", "failure"})
 }

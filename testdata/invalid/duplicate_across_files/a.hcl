@@ -1,0 +1,7 @@
+realm "corp" {}
+
+server {
+  http {
+    listen = "127.0.0.1:9000"
+  }
+}

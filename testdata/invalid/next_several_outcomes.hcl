@@ -1,0 +1,8 @@
+realm "corp" {}
+
+journey "login" {
+  realm = realm.corp
+  start = node.login
+  node "credentials" "login" { next = node.check }
+  node "password_check" "check" { next = success }
+}

@@ -1,0 +1,10 @@
+realm "corp" {}
+
+journey "login" {
+  realm = "corp"
+  start = "node.login"
+  node "credentials" "login" { next = "node.check" }
+  node "password_check" "check" {
+    outcomes = { success = "success", failure = failure, locked = fail }
+  }
+}

@@ -1,0 +1,14 @@
+realm "corp" {}
+
+journey "login" {
+  realm = realm.corp
+  start = node.login
+  node "credentials" "login" { next = node.check }
+  node "password_check" "check" {
+    outcomes = { success = node.success, failure = failure, locked = failure }
+  }
+  node "message" "success" {
+    text = "Welcome"
+    next = success
+  }
+}

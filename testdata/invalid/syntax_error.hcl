@@ -1,0 +1,5 @@
+realm "corp" {
+  display_name = "Example Corp"
+
+journey "login" {
+  realm = realm.corp

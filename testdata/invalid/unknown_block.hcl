@@ -1,0 +1,5 @@
+relm "corp" {}
+
+api_client "ci" {
+  realm = realm.corp
+}

@@ -1,0 +1,11 @@
+realm "corp" {}
+
+journey "login" {
+  realm = realm.corp
+  start = node.login
+
+  node "credentials" "login" { next = node.check }
+  node "password_check" "check" {
+    outcomes = { sucess = success, failure = failure, locked = failure, timeout = failure }
+  }
+}
