@@ -25,10 +25,10 @@ type scope struct {
 
 // Variables of runtime expressions, per place.
 var (
-	nodeRoots   = map[string]bool{"user": true, "request": true, "now": true, "state": true}
-	whenRoots   = map[string]bool{"user": true, "request": true}
-	replyRoots  = map[string]bool{"user": true, "request": true, "now": true, "state": true}
-	claimRoots  = map[string]bool{"user": true, "request": true, "now": true}
+	nodeRoots       = map[string]bool{"user": true, "request": true, "now": true, "state": true}
+	whenRoots       = map[string]bool{"user": true, "request": true}
+	replyRoots      = map[string]bool{"user": true, "request": true, "now": true, "state": true}
+	claimRoots      = map[string]bool{"user": true, "request": true, "now": true}
 	runtimeFuns     = engine.Functions()
 	runtimeFunNames = sortedKeys(runtimeFuns)
 )
