@@ -1,0 +1,43 @@
+package nodes_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// wantNotAvailable checks that a node registered ahead of its runtime
+// faults clearly instead of deciding anything.
+func wantNotAvailable(t *testing.T, typ, src string) {
+	t.Helper()
+	n := build(t, typ, src)
+	e := newEnv()
+	e.session.User = "alice"
+	res, err := n.Process(t.Context(), e.ctx("n", nil))
+	if err == nil || !strings.Contains(err.Error(), "not available in this build yet") || !strings.Contains(err.Error(), typ) {
+		t.Fatalf("%s: result %+v, error %v; want a not-available fault", typ, res, err)
+	}
+}
+
+// wantOutcomes checks the outcomes src's settings produce.
+func wantOutcomes(t *testing.T, typ, src, want string) {
+	t.Helper()
+	if got := outcomeNames(nodeType(t, typ).Outcomes(mustDecode(t, typ, src))); got != want {
+		t.Errorf("%s %q: outcomes %s, want %s", typ, src, got, want)
+	}
+}
+
+// wantWarnings checks the settings a type warns about.
+func wantWarnings(t *testing.T, typ, src string, settings ...string) {
+	t.Helper()
+	ws := nodeType(t, typ).Warnings(mustDecode(t, typ, src))
+	var got []string
+	for _, w := range ws {
+		if !w.Warning {
+			t.Errorf("%s %q: %v is not marked as a warning", typ, src, w)
+		}
+		got = append(got, w.Setting)
+	}
+	if strings.Join(got, ",") != strings.Join(settings, ",") {
+		t.Errorf("%s %q: warnings on %v, want %v (%v)", typ, src, got, settings, ws)
+	}
+}
