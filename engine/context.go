@@ -9,21 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/users"
 )
-
-// Services are the shared facilities nodes reach through their Context.
-// Front-end issues add fields (push providers, SMS gateways) here.
-type Services struct {
-	KV    store.KV
-	Users *users.Repo
-	Clock Clock
-	Log   *slog.Logger
-	// Journeys resolves a journey by name in the program the session runs
-	// on; inner_journey uses it through the engine.
-	Journeys func(name string) *Journey
-}
 
 // Context is what a node sees while it runs for one session: the session's
 // state, the answers to its own callbacks, the request and the services.

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,8 +247,10 @@ func matchAnswers(pending, answers []Callback) ([]Callback, error) {
 		}
 		switch p.Type {
 		case CallbackChoice:
-			if !contains(p.Options, v) {
-				return nil, &AnswerError{Callback: p.ID, Message: fmt.Sprintf("value must be one of %q", p.Options)}
+			// "" picks the node's default; an option may be given in any
+			// letter case or by its 1-based position. The node decides.
+			if v != "" && choiceIndex(p.Options, v) < 0 {
+				return nil, &AnswerError{Callback: p.ID, Message: fmt.Sprintf("value must be one of %q (or its position)", p.Options)}
 			}
 		case CallbackWait:
 			if v != "" && v != "exit" {
@@ -264,13 +267,23 @@ func matchAnswers(pending, answers []Callback) ([]Callback, error) {
 	return filled, nil
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
+// choiceIndex finds an answer among options: exactly, in another letter
+// case, or as a 1-based position. It returns -1 when none matches.
+func choiceIndex(options []string, v string) int {
+	for i, o := range options {
+		if o == v {
+			return i
 		}
 	}
-	return false
+	for i, o := range options {
+		if strings.EqualFold(o, v) {
+			return i
+		}
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= len(options) {
+		return n - 1
+	}
+	return -1
 }
 
 // advance runs nodes from s.Node until one suspends or a terminal is reached.
@@ -331,10 +344,7 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 				break
 			}
 			if len(s.Stack) == 0 {
-				if res.Reason != "" {
-					s.Reason = res.Reason
-				}
-				return e.finish(s, Outcome(target), s.Reason)
+				return e.finish(s, Outcome(target), res.Reason)
 			}
 			f := s.Stack[len(s.Stack)-1]
 			s.Stack = s.Stack[:len(s.Stack)-1]
@@ -345,9 +355,6 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 			s.Journey, s.Revision, s.Node = j.Name, j.Revision, f.Node
 			cn = j.Nodes[f.Node]
 			o = Outcome(target)
-		}
-		if res.Reason != "" {
-			s.Reason = res.Reason
 		}
 	}
 }

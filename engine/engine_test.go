@@ -177,6 +177,7 @@ func TestBadAnswersChangeNothing(t *testing.T) {
 		{"missing value", []engine.Callback{{ID: "choice"}}, "choice"},
 		{"no answers", nil, "choice"},
 		{"option not offered", []engine.Callback{{ID: "choice", Value: str("maybe")}}, "choice"},
+		{"position out of range", []engine.Callback{{ID: "choice", Value: str("3")}}, "choice"},
 		{"wrong type", []engine.Callback{{ID: "choice", Type: "password", Value: str("yes")}}, "choice"},
 		{"too long", []engine.Callback{{ID: "choice", Value: str(string(make([]byte, engine.MaxAnswerBytes+1)))}}, "choice"},
 	}
