@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -516,11 +518,26 @@ func TestQuickstart(t *testing.T) {
 	if strings.Contains(s.output()[strings.Index(s.output(), "--- stderr"):], password) {
 		t.Fatal("the demo password reached the log")
 	}
+	// The banner's curl commands work as printed.
+	if _, err := exec.LookPath("curl"); err == nil {
+		var script []string
+		for _, l := range strings.Split(out, "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "S=$(curl") || strings.HasPrefix(l, "curl ") {
+				script = append(script, l)
+			}
+		}
+		cmd := exec.Command("sh", "-c", strings.Join(script, "\n"))
+		b, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(b), `"outcome":"success"`) {
+			t.Fatalf("banner commands: %v\n%s\n%s", err, strings.Join(script, "\n"), b)
+		}
+	}
 	if code := s.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	// Once: a restart prints no password.
 	s = e.startServer(t, "-data", filepath.Join(dir, "qs"), "-listen", "127.0.0.1:0")
+	time.Sleep(200 * time.Millisecond) // stdout is read apart from the log
 	if strings.Contains(s.Stdout(), "password") {
 		t.Fatalf("banner printed again:\n%s", s.output())
 	}

@@ -27,6 +27,7 @@ import (
 	_ "github.com/authd/authd/nodes" // registers the built-in node types
 	"github.com/authd/authd/protocols/admin"
 	"github.com/authd/authd/protocols/api"
+	"github.com/authd/authd/protocols/radius"
 )
 
 // Serving limits. WriteTimeout leaves room for requests a front end holds
@@ -115,10 +116,11 @@ type server struct {
 	data   string
 	listen string // -listen override
 
-	mu  sync.Mutex // serialises reloads
-	cfg *dsl.Config
-	eng *engine.Engine
-	st  *boltstore.Store
+	mu     sync.Mutex // serialises reloads
+	cfg    *dsl.Config
+	eng    *engine.Engine
+	st     *boltstore.Store
+	radius *radius.Server // nil without server.radius
 }
 
 // load reads and compiles the configuration, printing its errors.
@@ -205,10 +207,35 @@ func (s *server) run(watch bool) error {
 	if tlsConfig != nil {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
+	var radiusConns []net.PacketConn // authentication, then accounting
+	closeAll := func() {
+		ln.Close()
+		for _, c := range radiusConns {
+			c.Close()
+		}
+	}
+	if r := cfg.Server.RADIUS; r != nil {
+		s.radius, err = radius.New(radius.FromDSL(cfg), radius.Options{Engine: s.eng, Log: s.log.With("frontend", "radius")})
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("radius: %v", err)
+		}
+		for _, a := range []struct{ name, addr string }{{"listen", r.Listen}, {"accounting_listen", r.AccountingListen}} {
+			if a.addr == "" {
+				continue
+			}
+			pc, err := net.ListenPacket("udp", a.addr)
+			if err != nil {
+				closeAll()
+				return fmt.Errorf("server.radius.%s %s: %v", a.name, a.addr, unwrapNetError(err))
+			}
+			radiusConns = append(radiusConns, pc)
+		}
+	}
 	sockPath := filepath.Join(s.data, admin.SocketName)
 	adminLn, err := admin.Listen(sockPath)
 	if err != nil {
-		ln.Close()
+		closeAll()
 		return err
 	}
 
@@ -243,7 +270,22 @@ func (s *server) run(watch bool) error {
 	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 4)
+	for i, pc := range radiusConns {
+		serve := s.radius.Serve
+		kind := "radius"
+		if i == 1 {
+			serve, kind = s.radius.ServeAccounting, "radius accounting"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serve(pc); err != nil && !errors.Is(err, radius.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", kind, err)
+			}
+		}()
+		s.log.Info("radius listening", "addr", pc.LocalAddr().String(), "kind", kind)
+	}
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -281,9 +323,6 @@ func (s *server) run(watch bool) error {
 	if cfg.Server.Store.EncryptionKey.IsSet() {
 		s.log.Warn("server.store.encryption_key is set, but this build does not encrypt the store yet: secrets are stored in the clear (protected by the file's 0600 mode)")
 	}
-	if r := cfg.Server.RADIUS; r != nil {
-		s.log.Warn("server.radius is configured but this build has no RADIUS front end yet; not listening", "listen", r.Listen)
-	}
 
 	real := ln.Addr().String()
 	scheme := "http"
@@ -305,10 +344,21 @@ func (s *server) run(watch bool) error {
 	stop() // a second signal kills at once
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
+	var sdwg sync.WaitGroup
+	if s.radius != nil {
+		sdwg.Add(1)
+		go func() {
+			defer sdwg.Done()
+			if err := s.radius.Shutdown(sctx); err != nil {
+				s.log.Warn("radius requests still running at the shutdown deadline were cut", "err", err)
+			}
+		}()
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.Warn("requests still running at the shutdown deadline were cut", "err", err)
 		srv.Close()
 	}
+	sdwg.Wait()
 	wg.Wait()
 	s.log.Info("stopped")
 	return runErr
@@ -346,15 +396,37 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 		s.log.Info("configuration unchanged", "trigger", trigger, "revision", short(cfg.Program.Revision))
 		return res, nil
 	}
-	if cfg.Server.HTTP.Listen != old.Server.HTTP.Listen || cfg.Server.Store.Path != old.Server.Store.Path {
+	if serverChanged(old.Server, cfg.Server) {
 		s.log.Warn("the server block changed; restart authd to apply it", "trigger", trigger)
 	}
+	// The engine first, so RADIUS policies never name a journey it lacks.
 	s.eng.Load(cfg.Program)
 	s.cfg = cfg
 	res.Changed = true
+	if s.radius != nil {
+		if err := s.radius.Load(radius.FromDSL(cfg)); err != nil {
+			s.log.Error("RADIUS kept its previous clients and policies", "trigger", trigger, "err", err)
+			return res, admin.Errorf(admin.CodeInvalid, "journeys reloaded, but RADIUS kept its previous clients and policies: %v", err)
+		}
+	}
 	s.log.Info("configuration reloaded", "trigger", trigger, "revision", short(cfg.Program.Revision),
 		"realms", len(cfg.Program.Realms), "journeys", len(cfg.Program.Journeys))
 	return res, nil
+}
+
+// serverChanged reports whether a reload touched what only a restart
+// applies: listeners and the store.
+func serverChanged(a, b dsl.Server) bool {
+	if a.HTTP.Listen != b.HTTP.Listen || a.Store.Path != b.Store.Path || (a.HTTP.TLS == nil) != (b.HTTP.TLS == nil) {
+		return true
+	}
+	if a.HTTP.TLS != nil && (a.HTTP.TLS.CertFile != b.HTTP.TLS.CertFile || a.HTTP.TLS.KeyFile != b.HTTP.TLS.KeyFile) {
+		return true
+	}
+	if (a.RADIUS == nil) != (b.RADIUS == nil) {
+		return true
+	}
+	return a.RADIUS != nil && (a.RADIUS.Listen != b.RADIUS.Listen || a.RADIUS.AccountingListen != b.RADIUS.AccountingListen)
 }
 
 // watch polls the configuration files and reloads after they changed and
@@ -457,8 +529,7 @@ func ensureDemoUser(repo *users.Repo, realm string) (string, error) {
 		return "", err
 	}
 	now := time.Now().UTC()
-	u := &users.User{Realm: realm, Name: quickstartUser, PasswordHash: hash, Created: now, Updated: now,
-		Groups: []string{"demo"}}
+	u := &users.User{Realm: realm, Name: quickstartUser, PasswordHash: hash, Created: now, Updated: now}
 	if err := repo.Create(u); err != nil {
 		return "", fmt.Errorf("creating the demo user: %w", err)
 	}
@@ -523,8 +594,8 @@ authd quick start: no configuration found, serving the embedded example.
 
 The password is shown only this once. Log in with the journey API:
 
-  S=$(curl -s -X POST %s -d '{}' | sed -E 's/.*"session":"([^"]+)".*/\1/')
-  curl -s -X POST %s -d '{"session":"'"$S"'","callbacks":[{"id":"username","value":"%s"},{"id":"password","value":"%s"}]}'
+  S=$(curl -s -H 'Content-Type: application/json' -d '{}' %s | sed -E 's/.*"session":"([^"]+)".*/\1/')
+  curl -s -H 'Content-Type: application/json' %s -d '{"session":"'"$S"'","callbacks":[{"id":"username","value":"%s"},{"id":"password","value":"%s"}]}'
 
 Next: write your own *.hcl files (see examples/) and run authd validate.
 

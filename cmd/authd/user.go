@@ -115,17 +115,53 @@ func parseUser(fs *flag.FlagSet, f *userFlags, args []string, names int) ([]stri
 	return pos, nil
 }
 
+// open opens the admin target for a user command, warning when realm
+// names cannot be checked.
+func (c *cli) open(f *userFlags, readOnly bool) (*adminTarget, error) {
+	t, err := c.openAdmin(f.config, f.data, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	if t.unchecked {
+		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", f.realm)
+	}
+	return t, nil
+}
+
 // call opens the admin target, runs one op and closes it.
 func (c *cli) call(f *userFlags, readOnly bool, op string, in, out any) error {
-	t, err := c.openAdmin(f.config, f.data, readOnly)
+	t, err := c.open(f, readOnly)
 	if err != nil {
 		return err
 	}
 	defer t.close()
-	if t.unchecked {
-		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", f.realm)
-	}
 	return t.Call(op, in, out)
+}
+
+// withPassword checks realm and user before asking for a password (no one
+// should type a password only to learn the realm was misspelt), then reads
+// it and runs op with the arguments built from it.
+func (c *cli) withPassword(f *userFlags, name string, mustExist, fromStdin bool, op string, args func(pw string) any) error {
+	t, err := c.open(f, false)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	var look admin.UserLookup
+	if err := t.Call("user.get", admin.UserRef{Realm: f.realm, Name: name}, &look); err != nil {
+		return err
+	}
+	switch {
+	case mustExist && !look.Found:
+		return fmt.Errorf("no user %q in realm %q", name, f.realm)
+	case !mustExist && look.Found:
+		return fmt.Errorf("user %q already exists in realm %q", name, f.realm)
+	}
+	pw, err := c.readPassword(fromStdin)
+	if err != nil {
+		return err
+	}
+	return t.Call(op, args(pw), nil)
 }
 
 func (c *cli) cmdUserAdd(args []string) error {
@@ -155,13 +191,11 @@ Adds a user to a realm with a password (stored as an argon2id hash).`+passwordHe
 	if err := admin.CheckUserName(pos[0]); err != nil {
 		return err
 	}
-	pw, err := c.readPassword(*stdin)
+	err = c.withPassword(f, pos[0], false, *stdin, "user.add", func(pw string) any {
+		return admin.UserAddArgs{Realm: f.realm, Name: pos[0], Email: *email, Phone: *phone,
+			Groups: groups, Attributes: attributes, Password: pw}
+	})
 	if err != nil {
-		return err
-	}
-	in := admin.UserAddArgs{Realm: f.realm, Name: pos[0], Email: *email, Phone: *phone,
-		Groups: groups, Attributes: attributes, Password: pw}
-	if err := c.call(f, false, "user.add", in, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "added user %s to realm %s\n", pos[0], f.realm)
@@ -176,11 +210,10 @@ Sets a user's password.`+passwordHelp)
 	if err != nil {
 		return err
 	}
-	pw, err := c.readPassword(*stdin)
+	err = c.withPassword(f, pos[0], true, *stdin, "user.passwd", func(pw string) any {
+		return admin.UserPasswdArgs{Realm: f.realm, Name: pos[0], Password: pw}
+	})
 	if err != nil {
-		return err
-	}
-	if err := c.call(f, false, "user.passwd", admin.UserPasswdArgs{Realm: f.realm, Name: pos[0], Password: pw}, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "password changed for %s in realm %s\n", pos[0], f.realm)

@@ -67,6 +67,13 @@ type (
 		Created     time.Time         `json:"created"`
 		Updated     time.Time         `json:"updated"`
 	}
+	// UserLookup is the answer of user.get: whether the user exists, and
+	// if so the user as listed. A missing user is not an error, so a client
+	// can check before it asks for a password.
+	UserLookup struct {
+		Found bool      `json:"found"`
+		User  *UserInfo `json:"user,omitempty"`
+	}
 	// OK is the empty answer of ops that return nothing.
 	OK struct{}
 )
@@ -83,9 +90,10 @@ type UserService struct {
 	Now func() time.Time
 }
 
-// Register adds user.add, user.list, user.passwd, user.delete,
+// Register adds user.get, user.add, user.list, user.passwd, user.delete,
 // user.unlock and user.import to m.
 func (s *UserService) Register(m *Mux) {
+	m.Handle("user.get", Typed(s.get))
 	m.Handle("user.add", Typed(s.add))
 	m.Handle("user.list", Typed(s.list))
 	m.Handle("user.passwd", Typed(s.passwd))
@@ -186,6 +194,34 @@ func (s *UserService) add(_ context.Context, a UserAddArgs) (OK, error) {
 	return OK{}, notFound(s.Repo.Create(u), a.Realm, a.Name)
 }
 
+func (s *UserService) get(_ context.Context, a UserRef) (UserLookup, error) {
+	if err := s.ref(a.Realm, a.Name); err != nil {
+		return UserLookup{}, err
+	}
+	u, err := s.Repo.Get(a.Realm, a.Name)
+	if errors.Is(err, users.ErrNotFound) {
+		return UserLookup{}, nil
+	}
+	if err != nil {
+		return UserLookup{}, err
+	}
+	info := s.info(u, s.now())
+	return UserLookup{Found: true, User: &info}, nil
+}
+
+func (s *UserService) info(u *users.User, now time.Time) UserInfo {
+	info := UserInfo{
+		Realm: u.Realm, Name: u.Name, Email: u.Email, Phone: u.Phone,
+		Groups: u.Groups, Attributes: u.Attributes, HasPassword: u.PasswordHash != "",
+		Locked: u.Locked(now), Failures: u.Failures, Created: u.Created, Updated: u.Updated,
+	}
+	if info.Locked {
+		t := u.LockedUntil
+		info.LockedUntil = &t
+	}
+	return info
+}
+
 func (s *UserService) list(_ context.Context, a UserListArgs) ([]UserInfo, error) {
 	if err := s.checkRealm(a.Realm); err != nil {
 		return nil, err
@@ -197,16 +233,7 @@ func (s *UserService) list(_ context.Context, a UserListArgs) ([]UserInfo, error
 	now := s.now()
 	out := make([]UserInfo, 0, len(us))
 	for _, u := range us {
-		info := UserInfo{
-			Realm: u.Realm, Name: u.Name, Email: u.Email, Phone: u.Phone,
-			Groups: u.Groups, Attributes: u.Attributes, HasPassword: u.PasswordHash != "",
-			Locked: u.Locked(now), Failures: u.Failures, Created: u.Created, Updated: u.Updated,
-		}
-		if info.Locked {
-			t := u.LockedUntil
-			info.LockedUntil = &t
-		}
-		out = append(out, info)
+		out = append(out, s.info(u, now))
 	}
 	return out, nil
 }
