@@ -16,10 +16,25 @@ import (
 // node (before the journey starts, after it finished), where no Context
 // exists; engine could export an equivalent (see README, "Needs").
 
+// Values that are the same for every request, built once.
+var (
+	emptyString = cty.StringVal("")
+	emptyGroups = cty.ListValEmpty(cty.String)
+	emptyAttrs  = cty.MapValEmpty(cty.String)
+	emptyOAuth  = cty.ObjectVal(map[string]cty.Value{"client_id": emptyString, "scopes": emptyGroups})
+	radiusProto = cty.StringVal(engine.FrontendRADIUS)
+)
+
+func str(s string) cty.Value {
+	if s == "" {
+		return emptyString
+	}
+	return cty.StringVal(s)
+}
+
 func userValue(name string, u *users.User) cty.Value {
 	email, phone := "", ""
-	groups := cty.ListValEmpty(cty.String)
-	attrs := cty.MapValEmpty(cty.String)
+	groups, attrs := emptyGroups, emptyAttrs
 	if u != nil {
 		email, phone = u.Email, u.Phone
 		if len(u.Groups) > 0 {
@@ -38,9 +53,9 @@ func userValue(name string, u *users.User) cty.Value {
 		}
 	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"name":       cty.StringVal(name),
-		"email":      cty.StringVal(email),
-		"phone":      cty.StringVal(phone),
+		"name":       str(name),
+		"email":      str(email),
+		"phone":      str(phone),
 		"groups":     groups,
 		"attributes": attrs,
 	})
@@ -51,20 +66,21 @@ func requestValue(r *engine.Request) cty.Value {
 	if r.RADIUS != nil {
 		rad = *r.RADIUS
 	}
+	proto := radiusProto
+	if r.Protocol != engine.FrontendRADIUS {
+		proto = str(r.Protocol)
+	}
 	return cty.ObjectVal(map[string]cty.Value{
-		"protocol":   cty.StringVal(r.Protocol),
-		"client_ip":  cty.StringVal(r.ClientIP),
-		"user_agent": cty.StringVal(r.UserAgent),
-		"locale":     cty.StringVal(r.Locale),
+		"protocol":   proto,
+		"client_ip":  str(r.ClientIP),
+		"user_agent": str(r.UserAgent),
+		"locale":     str(r.Locale),
 		"radius": cty.ObjectVal(map[string]cty.Value{
-			"nas_identifier":     cty.StringVal(rad.NASIdentifier),
-			"nas_ip":             cty.StringVal(rad.NASIP),
-			"calling_station_id": cty.StringVal(rad.CallingStationID),
+			"nas_identifier":     str(rad.NASIdentifier),
+			"nas_ip":             str(rad.NASIP),
+			"calling_station_id": str(rad.CallingStationID),
 		}),
-		"oauth": cty.ObjectVal(map[string]cty.Value{
-			"client_id": cty.StringVal(""),
-			"scopes":    cty.ListValEmpty(cty.String),
-		}),
+		"oauth": emptyOAuth,
 	})
 }
 
@@ -96,13 +112,18 @@ func evalError(expr hcl.Expression, diags hcl.Diagnostics) error {
 	return fmt.Errorf("%s: evaluation failed", expr.Range())
 }
 
-// policyMatches evaluates a policy's `when` before any journey runs: the
-// user is only the User-Name the NAS sent, and the state is empty.
-func policyMatches(p *Policy, req *engine.Request, userName string, now time.Time) (bool, error) {
+// policyEvalContext is what a policy's `when` sees before any journey
+// runs: the user is only the User-Name the NAS sent, and the state is
+// empty. It is built once per request, whatever the number of policies.
+func policyEvalContext(req *engine.Request, userName string, now time.Time) *hcl.EvalContext {
+	return engine.RuntimeEvalContext(userValue(userName, nil), requestValue(req), cty.EmptyObjectVal, now.UTC().Format(time.RFC3339))
+}
+
+// policyMatches evaluates a policy's `when`.
+func policyMatches(p *Policy, ctx *hcl.EvalContext) (bool, error) {
 	if p.When == nil {
 		return true, nil
 	}
-	ctx := engine.RuntimeEvalContext(userValue(userName, nil), requestValue(req), cty.EmptyObjectVal, now.UTC().Format(time.RFC3339))
 	v, diags := p.When.Value(ctx)
 	if diags.HasErrors() {
 		return false, evalError(p.When, diags)

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hashicorp/hcl/v2"
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
@@ -262,13 +263,19 @@ func (s *Server) access(rq *request) []byte {
 // pickPolicy returns the first policy serving the client whose `when`
 // holds for the request.
 func (s *Server) pickPolicy(rq *request) *Policy {
-	now := time.Now()
+	var ctx *hcl.EvalContext
 	for i := range rq.cfg.cfg.Policies {
 		p := &rq.cfg.cfg.Policies[i]
 		if !p.serves(rq.client.Name) {
 			continue
 		}
-		ok, err := policyMatches(p, &rq.req, rq.user, now)
+		if p.When == nil {
+			return p
+		}
+		if ctx == nil {
+			ctx = policyEvalContext(&rq.req, rq.user, time.Now())
+		}
+		ok, err := policyMatches(p, ctx)
 		if err != nil {
 			s.drops.warn("policy condition failed", "policy", p.Name, "err", err)
 			continue

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,7 @@ type Server struct {
 	cache  *replyCache
 	holds  holdCounter
 	sem    chan struct{}
+	jobs   chan job
 
 	ctx    context.Context // engine calls; cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
@@ -94,6 +96,7 @@ func New(cfg *Config, o Options) (*Server, error) {
 		cache:  newReplyCache(lim.ReplyCacheTTL),
 		holds:  holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
 		sem:    make(chan struct{}, lim.MaxInflight),
+		jobs:   make(chan job),
 		done:   make(chan struct{}),
 		conns:  map[net.PacketConn]struct{}{},
 	}
@@ -192,8 +195,14 @@ func (s *Server) serve(conn net.PacketConn, acct bool) error {
 		return ErrServerClosed
 	}
 	defer s.loops.Done()
-	s.janitor.Do(func() { go s.sweepLoop() })
+	s.janitor.Do(func() {
+		go s.sweepLoop()
+		for i := 0; i < workers(); i++ {
+			go s.worker()
+		}
+	})
 	udp, _ := conn.(*net.UDPConn)
+	pw := &packetWriter{conn: conn, udp: udp}
 	buf := make([]byte, maxPacket+1) // one byte more, to see oversize packets
 	for {
 		var (
@@ -238,22 +247,57 @@ func (s *Server) serve(conn net.PacketConn, acct bool) error {
 			s.drops.warn("overloaded: too many requests in progress", "from", from.Addr())
 			continue
 		}
-		pkt := append([]byte(nil), buf[:n]...)
-		s.handlers.Add(1)
-		go func() {
-			defer s.handlers.Done()
-			released := false
-			release := func() {
-				if !released {
-					released = true
-					<-s.sem
-				}
-			}
-			defer release()
-			s.handle(&packetWriter{conn: conn, udp: udp}, acct, pkt, from, release)
-		}()
+		s.dispatch(job{w: pw, acct: acct, pkt: append([]byte(nil), buf[:n]...), from: from})
 	}
 }
+
+// job is one datagram to answer.
+type job struct {
+	w    writer
+	acct bool
+	pkt  []byte
+	from netip.AddrPort
+}
+
+// dispatch hands a datagram to an idle worker, or to a new goroutine when
+// none is idle (a slot of s.sem is already taken, which bounds them).
+// Long-lived workers keep their grown stacks, which a goroutine per packet
+// would grow again every time.
+func (s *Server) dispatch(j job) {
+	s.handlers.Add(1)
+	select {
+	case s.jobs <- j:
+	default:
+		go s.run(j)
+	}
+}
+
+func (s *Server) worker() {
+	for {
+		select {
+		case j := <-s.jobs:
+			s.run(j)
+		case <-s.done:
+			return
+		}
+	}
+}
+
+func (s *Server) run(j job) {
+	defer s.handlers.Done()
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-s.sem
+		}
+	}
+	defer release()
+	s.handle(j.w, j.acct, j.pkt, j.from, release)
+}
+
+// workers is how many long-lived handler goroutines a server keeps.
+func workers() int { return max(64, 16*runtime.GOMAXPROCS(0)) }
 
 func addrPort(a net.Addr) netip.AddrPort {
 	switch a := a.(type) {
