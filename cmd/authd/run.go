@@ -156,6 +156,9 @@ func (s *server) run(watch bool) error {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if fi, err := os.Stat(s.data); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		s.log.Warn("the data directory is open to other users; the store and admin socket are 0600, but chmod 700 it", "dir", s.data, "mode", fmt.Sprintf("%#o", fi.Mode().Perm()))
+	}
 	path := storePath(cfg, s.data)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
