@@ -453,8 +453,7 @@ type flow struct {
 // established), unless a radius_policy or relying_party serves it
 // directly, in which case it starts with none; and an inner_journey node
 // leaving by success establishes what its target guarantees at success.
-// The fixpoint starts from "every fact" and only removes facts, so it ends
-// after a few rounds.
+// The fixpoint starts from "every fact" and only removes facts.
 func (l *loader) checkDataflow() hcl.Diagnostics {
 	served := map[string]bool{}
 	for _, p := range l.cfg.RADIUSPolicies {
@@ -481,53 +480,73 @@ func (l *loader) checkDataflow() hcl.Diagnostics {
 			entry[j] = allFacts
 		}
 	}
+	// A worklist over journeys: a journey is analysed again when its
+	// entry facts or a callee's success facts shrink. Facts only shrink, so
+	// each journey is analysed a bounded number of times and the work
+	// stays linear in the size of the configuration.
+	sites := map[*Journey][]*journeyCall{} // call sites entering each journey
+	callersOf := map[*Journey][]*Journey{}
+	contrib := map[*journeyCall]factSet{}
+	for _, j := range order {
+		for k := range j.calls {
+			c := &j.calls[k]
+			if t := l.cfg.Journeys[c.target]; t != nil && l.graphs[t] != nil {
+				sites[t] = append(sites[t], c)
+				callersOf[t] = append(callersOf[t], j)
+				contrib[c] = allFacts
+			}
+		}
+	}
 	flows := map[*Journey]*flow{}
-	for round := 0; ; round++ {
-		changed := false
-		next := map[*Journey]factSet{}
-		for _, j := range order {
-			if _, ok := entry[j]; ok {
-				next[j] = allFacts
+	queued := map[*Journey]bool{}
+	queue := append([]*Journey(nil), order...)
+	for _, j := range order {
+		queued[j] = true
+	}
+	push := func(j *Journey) {
+		if !queued[j] {
+			queued[j] = true
+			queue = append(queue, j)
+		}
+	}
+	for len(queue) > 0 {
+		j := queue[0]
+		queue = queue[1:]
+		queued[j] = false
+		f := l.dataflow(j, entry[j])
+		flows[j] = f
+		if f.success != l.successFacts[j] {
+			l.successFacts[j] = f.success
+			for _, c := range callersOf[j] {
+				push(c)
 			}
 		}
-		for _, j := range order {
-			f := l.dataflow(j, entry[j])
-			flows[j] = f
-			if f.success != l.successFacts[j] {
-				l.successFacts[j] = f.success
-				changed = true
+		g := l.graphs[j]
+		for k := range j.calls {
+			c := &j.calls[k]
+			t := l.cfg.Journeys[c.target]
+			if _, tracked := contrib[c]; !tracked {
+				continue
 			}
-			g := l.graphs[j]
-			for _, c := range j.calls {
-				t := l.cfg.Journeys[c.target]
-				i, ok := g.index[c.node.Name]
-				if t == nil || !ok || !f.reached[i] {
-					continue
-				}
-				if _, has := next[t]; has {
-					next[t] &= f.entry[i]
-				}
+			v := allFacts
+			if i, ok := g.index[c.node.Name]; ok && f.reached[i] {
+				v = f.entry[i]
 			}
-		}
-		for j, v := range next {
-			if entry[j] != v {
-				entry[j] = v
-				changed = true
+			if contrib[c] == v {
+				continue
 			}
-		}
-		if !changed {
-			break
-		}
-		if round > 64 {
-			// Cannot happen for a finite lattice walked downwards; keep
-			// the analysis sound if it ever does.
-			for j := range entry {
-				entry[j] = 0
+			contrib[c] = v
+			if _, viaCallers := entry[t]; !viaCallers {
+				continue
 			}
-			for _, j := range order {
-				flows[j] = l.dataflow(j, entry[j])
+			e := allFacts
+			for _, site := range sites[t] {
+				e &= contrib[site]
 			}
-			break
+			if e != entry[t] {
+				entry[t] = e
+				push(t)
+			}
 		}
 	}
 	// Who enters each journey with which facts, to explain a requirement

@@ -160,9 +160,8 @@ type Node struct {
 	typ        *engine.NodeType
 	body       hcl.Body // the settings body (meta-arguments removed)
 	typeRange  hcl.Range
-	edgeRanges map[engine.Outcome]hcl.Range // the target expression of each edge
 	wiredRange hcl.Range                    // the next or outcomes attribute
-	edgeRefs   map[engine.Outcome]ref       // edges before their targets are resolved
+	edgeRefs   []edgeRef                    // edges before their targets are resolved
 	built      bool                         // settings decoded and New succeeded
 	impl       engine.Node
 	exprs      []hcl.Expression // runtime expressions among the settings
@@ -340,4 +339,10 @@ type IdentityProvider struct {
 	Scopes       []string
 	PKCE         bool // default true
 	DeclRange    hcl.Range
+}
+
+// edgeRef is an edge as written, before its target is resolved.
+type edgeRef struct {
+	outcome engine.Outcome
+	target  ref
 }

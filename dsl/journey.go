@@ -112,8 +112,8 @@ func decodeJourneyBlock(l *loader, block *hcl.Block) (*Journey, hcl.Diagnostics)
 		}
 	}
 	for _, n := range j.Nodes {
-		for _, o := range sortedOutcomes(n.edgeRefs) {
-			r := n.edgeRefs[o]
+		for _, e := range n.edgeRefs {
+			o, r := e.outcome, e.target
 			switch {
 			case r.kind == terminalRef:
 				n.Edges[o] = r.name
@@ -197,9 +197,7 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 		Type:       typeName,
 		DeclRange:  b.DefRange,
 		typeRange:  b.LabelRanges[0],
-		Edges:      map[engine.Outcome]string{},
-		edgeRanges: map[engine.Outcome]hcl.Range{},
-		edgeRefs:   map[engine.Outcome]ref{},
+		Edges:      make(map[engine.Outcome]string, 4),
 	}
 	nameRange := b.LabelRanges[1]
 
@@ -212,7 +210,7 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 			Detail:   fmt.Sprintf("%q is a terminal of every journey, so no node may take its name; choose another, like %q.", name, name+"_page"),
 			Subject:  nameRange.Ptr(),
 		})
-	case !hclsyntax.ValidIdentifier(name):
+	case !validIdentifier(name):
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid node name",
@@ -232,13 +230,12 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 		j.byName[name] = n
 	}
 
-	meta, remain, d := b.Body.PartialContent(nodeMetaSchema)
-	diags = append(diags, d...)
-	n.body = remain
-
 	t, ok := engine.LookupNodeType(typeName)
 	if !ok {
 		j.state.broken = true
+		meta, remain, d := b.Body.PartialContent(nodeMetaSchema)
+		diags = append(diags, d...)
+		n.body = remain
 		detail := fmt.Sprintf("There is no node type named %q.", typeName)
 		names := nodeTypeNames()
 		if s := nameSuggestion(typeName, names); s != "" {
@@ -271,25 +268,31 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 	}
 	refSettings := referenceSettings(cfg)
 
+	// Settings and meta-arguments in one pass where the type allows (see
+	// settingsPlan), else meta-arguments by PartialContent and the rest by
+	// gohcl.
+	plan := planFor(cfg)
+	var meta *hcl.BodyContent
+	if plan != nil {
+		n.body = b.Body
+	} else {
+		meta2, remain, d := b.Body.PartialContent(nodeMetaSchema)
+		meta = meta2
+		diags = append(diags, d...)
+		n.body = remain
+	}
+
 	// References to other blocks in the settings (journey.x,
 	// identity_provider.y): check them here with did-you-mean, and
 	// remember which journeys the node enters.
 	flagged, badRefs, d := l.checkSettingRefs(j, n, refSettings)
 	diags = append(diags, d...)
 
-	var settingsOK = true
-	if cfg != nil {
-		d := decodeSettings(l, n, t, cfg)
-		n.Settings = cfg
-		d = filterSettingDiags(d, flagged, n.body)
-		diags = append(diags, d...)
-		settingsOK = !d.HasErrors()
-	} else if remain != nil {
-		_, d := remain.Content(&hcl.BodySchema{})
-		diags = append(diags, d...)
-		settingsOK = !d.HasErrors()
-	}
-	if !settingsOK {
+	d = decodeSettings(l, n, t, plan, cfg, &meta)
+	n.Settings = cfg
+	d = filterSettingDiags(d, flagged, n.body)
+	diags = append(diags, d...)
+	if d.HasErrors() {
 		j.state.broken = true
 		diags = append(diags, n.decodeEdges(meta, nil, false)...)
 		return n, diags
@@ -368,10 +371,6 @@ func (n *Node) decodeEdges(meta *hcl.BodyContent, outcomes []engine.Outcome, che
 			Subject:  next.NameRange.Ptr(),
 		}}
 	}
-	produced := map[engine.Outcome]bool{}
-	for _, o := range outcomes {
-		produced[o] = true
-	}
 	switch {
 	case next != nil:
 		n.wiredRange = next.Expr.Range()
@@ -388,11 +387,10 @@ func (n *Node) decodeEdges(meta *hcl.BodyContent, outcomes []engine.Outcome, che
 			return diags
 		}
 		if r.name != "" && len(outcomes) == 1 {
-			n.edgeRefs[outcomes[0]] = r
-			n.edgeRanges[outcomes[0]] = r.rng
+			n.edgeRefs = append(n.edgeRefs, edgeRef{outcomes[0], r})
 		}
 		if !check && r.name != "" {
-			n.edgeRefs["next"] = r
+			n.edgeRefs = append(n.edgeRefs, edgeRef{"next", r})
 		}
 	case outs != nil:
 		n.wiredRange = outs.Expr.Range()
@@ -405,7 +403,11 @@ func (n *Node) decodeEdges(meta *hcl.BodyContent, outcomes []engine.Outcome, che
 				Subject:  outs.Expr.Range().Ptr(),
 			})
 		}
-		keyRanges := map[engine.Outcome]hcl.Range{}
+		type seenKey struct {
+			o   engine.Outcome
+			rng hcl.Range
+		}
+		seen := make([]seenKey, 0, len(pairs))
 		for _, p := range pairs {
 			key := hcl.ExprAsKeyword(p.Key)
 			if key == "" {
@@ -423,25 +425,30 @@ func (n *Node) decodeEdges(meta *hcl.BodyContent, outcomes []engine.Outcome, che
 				continue
 			}
 			o := engine.Outcome(key)
-			if prev, dup := keyRanges[o]; dup {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Duplicate outcome",
-					Detail:   fmt.Sprintf("The outcome %q is wired twice; the first is at line %d.", key, prev.Start.Line),
-					Subject:  p.Key.Range().Ptr(),
-				})
+			dup := false
+			for _, s := range seen {
+				if s.o == o {
+					dup = true
+					diags = append(diags, &hcl.Diagnostic{
+						Severity: hcl.DiagError,
+						Summary:  "Duplicate outcome",
+						Detail:   fmt.Sprintf("The outcome %q is wired twice; the first is at line %d.", key, s.rng.Start.Line),
+						Subject:  p.Key.Range().Ptr(),
+					})
+				}
+			}
+			if dup {
 				continue
 			}
-			keyRanges[o] = p.Key.Range()
+			seen = append(seen, seenKey{o, p.Key.Range()})
 			r, d := parseRef(p.Value, kindNode, "The outcome "+key, true)
 			diags = append(diags, d...)
-			if check && !produced[o] {
+			if check && !hasOutcome(outcomes, o) {
 				diags = append(diags, n.explainOutcome(o, p.Key.Range()))
 				continue
 			}
 			if r.name != "" {
-				n.edgeRefs[o] = r
-				n.edgeRanges[o] = r.rng
+				n.edgeRefs = append(n.edgeRefs, edgeRef{o, r})
 			}
 		}
 	}
@@ -450,7 +457,7 @@ func (n *Node) decodeEdges(meta *hcl.BodyContent, outcomes []engine.Outcome, che
 	}
 	var unwired []engine.Outcome
 	for _, o := range outcomes {
-		if _, ok := n.edgeRefs[o]; !ok {
+		if !n.wired(o) {
 			unwired = append(unwired, o)
 		}
 	}
@@ -581,17 +588,25 @@ func hclTag(f reflect.StructField) (string, string) {
 	return name, kind
 }
 
-// decodeSettings decodes the node body into the type's settings struct
-// with gohcl. A settings struct gohcl cannot handle is a bug in the node
-// type, reported as a diagnostic rather than a panic.
-func decodeSettings(l *loader, n *Node, t *engine.NodeType, cfg any) (diags hcl.Diagnostics) {
+// decodeSettings decodes the node body into the type's settings struct,
+// by its plan or with gohcl, and sets *meta to the meta-arguments when the
+// plan read them. A settings struct that cannot be decoded is a bug in
+// the node type, reported as a diagnostic rather than a panic.
+func decodeSettings(l *loader, n *Node, t *engine.NodeType, plan *settingsPlan, cfg any, meta **hcl.BodyContent) (diags hcl.Diagnostics) {
 	defer func() {
 		if r := recover(); r != nil {
 			diags = append(diags, internalError(t.Name, "decoding its settings", r, n.DeclRange))
 		}
 	}()
 	l.missing = l.missing[:0]
-	diags = gohcl.DecodeBody(n.body, l.nodeCtx, cfg)
+	switch {
+	case plan != nil:
+		*meta, diags = plan.decode(n.body, l.nodeCtx, cfg)
+	case cfg != nil:
+		diags = gohcl.DecodeBody(n.body, l.nodeCtx, cfg)
+	default:
+		_, diags = n.body.Content(&hcl.BodySchema{})
+	}
 	diags = append(diags, l.flushMissing(bodyExprs(n.body)...)...)
 	return diags
 }
@@ -1036,4 +1051,22 @@ func attrNameAt(body hcl.Body, rng hcl.Range) string {
 	}
 	walk(sb, "")
 	return found
+}
+
+func (n *Node) wired(o engine.Outcome) bool {
+	for _, e := range n.edgeRefs {
+		if e.outcome == o {
+			return true
+		}
+	}
+	return false
+}
+
+func hasOutcome(os []engine.Outcome, o engine.Outcome) bool {
+	for _, x := range os {
+		if x == o {
+			return true
+		}
+	}
+	return false
 }

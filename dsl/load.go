@@ -307,7 +307,7 @@ func (l *loader) declare(b *hcl.Block) hcl.Diagnostics {
 	name := b.Labels[len(b.Labels)-1]
 	nameRange := b.LabelRanges[len(b.LabelRanges)-1]
 	var diags hcl.Diagnostics
-	if !hclsyntax.ValidIdentifier(name) {
+	if !validIdentifier(name) {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid " + b.Type + " name",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -130,11 +131,11 @@ func invalidRef(expr hcl.Expression, want, attr string, allowTerminal bool, bare
 		Subject:  expr.Range().Ptr(),
 	}
 	switch s, ok := staticString(expr); {
-	case ok && hclsyntax.ValidIdentifier(s):
+	case ok && validIdentifier(s):
 		d.Detail += fmt.Sprintf(" To refer to the %s named %q, write %s.%s without quotes.", want, s, want, s)
 	case bare != "" && allowTerminal && terminalSuggestion(bare) != "":
 		d.Detail += fmt.Sprintf(" Did you mean %s?", terminalSuggestion(bare))
-	case bare != "" && hclsyntax.ValidIdentifier(bare):
+	case bare != "" && validIdentifier(bare):
 		d.Detail += fmt.Sprintf(" Did you mean %s.%s?", want, bare)
 	}
 	return d
@@ -298,4 +299,23 @@ func terminalSuggestion(bare string) string {
 		}
 	}
 	return nameSuggestion(bare, []string{"success", "failure"})
+}
+
+// validIdentifier reports whether s can follow KIND. in a reference: an
+// HCL identifier (a letter or underscore, then letters, digits,
+// underscores and dashes). hclsyntax.ValidIdentifier runs the whole lexer
+// per call, which a large configuration notices.
+func validIdentifier(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r):
+		case i > 0 && (r == '-' || unicode.IsDigit(r) || unicode.In(r, unicode.Mn, unicode.Mc, unicode.Pc)):
+		default:
+			return false
+		}
+	}
+	return true
 }
