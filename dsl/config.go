@@ -160,9 +160,9 @@ type Node struct {
 	typ        *engine.NodeType
 	body       hcl.Body // the settings body (meta-arguments removed)
 	typeRange  hcl.Range
-	wiredRange hcl.Range                    // the next or outcomes attribute
-	edgeRefs   []edgeRef                    // edges before their targets are resolved
-	built      bool                         // settings decoded and New succeeded
+	wiredRange hcl.Range // the next or outcomes attribute
+	edgeRefs   []edgeRef // edges before their targets are resolved
+	built      bool      // settings decoded and New succeeded
 	impl       engine.Node
 	exprs      []hcl.Expression // runtime expressions among the settings
 	stateKeys  []string

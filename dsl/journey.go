@@ -193,11 +193,11 @@ func decodeNodeBlock(l *loader, j *Journey, b *hcl.Block) (*Node, hcl.Diagnostic
 	var diags hcl.Diagnostics
 	typeName, name := b.Labels[0], b.Labels[1]
 	n := &Node{
-		Name:       name,
-		Type:       typeName,
-		DeclRange:  b.DefRange,
-		typeRange:  b.LabelRanges[0],
-		Edges:      make(map[engine.Outcome]string, 4),
+		Name:      name,
+		Type:      typeName,
+		DeclRange: b.DefRange,
+		typeRange: b.LabelRanges[0],
+		Edges:     make(map[engine.Outcome]string, 4),
 	}
 	nameRange := b.LabelRanges[1]
 
