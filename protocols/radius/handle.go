@@ -32,7 +32,7 @@ type request struct {
 	req     engine.Request
 	release func() // gives back the processing slot when the request is held
 
-	autoFilled   bool // the packet's credentials answered a name/password prompt
+	autoFilled   bool // the packet's password was used (or is an answer, not a password)
 	numberAcked  bool // the user saw the push's number and asked to wait
 	holding      bool
 	holdDeadline time.Time
@@ -330,6 +330,7 @@ func (s *Server) resume(rq *request, state []byte) []byte {
 		return s.reject(rq, "the challenge's policy was removed by a reload")
 	}
 	rq.policy = p
+	rq.autoFilled = true // this User-Password answers the challenge; it is not the password
 	answers := make([]engine.Callback, 0, len(c.pending))
 	switch c.kind {
 	case showNumber:
@@ -437,10 +438,14 @@ func (s *Server) drive(rq *request, resp *engine.Response, err error, last *chal
 		switch {
 		case pl.unshowable != "":
 			return s.reject(rq, pl.unshowable)
-		case auto < maxAutoSteps && !rq.autoFilled && pl.onlyCredentials():
+		case auto < maxAutoSteps && pl.onlyCredentials() && (pl.passwords == 0 || !rq.autoFilled):
 			// A journey of separate username/password nodes asks what the
-			// packet already holds: answer from it, once.
-			rq.autoFilled = true
+			// packet already holds: the name always, the password once and
+			// only in the request that brought it (in a later round the
+			// User-Password is the answer to a challenge).
+			if pl.passwords > 0 {
+				rq.autoFilled = true
+			}
 			auto++
 			answers := fill(resp.Callbacks, -1, "", rq.user, "")
 			for i := range answers {

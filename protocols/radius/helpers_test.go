@@ -186,6 +186,18 @@ var otpNode = funcNode(func(_ context.Context, nc *engine.Context) (engine.Resul
 	return engine.Next("bad"), nil
 })
 
+// askPassword asks a password (as the password node does); "second" is
+// right.
+var askPassword = funcNode(func(_ context.Context, nc *engine.Context) (engine.Result, error) {
+	if !nc.Resumed() {
+		return engine.Ask(engine.Callback{Type: engine.CallbackPassword, ID: "password", Prompt: "Second password"}), nil
+	}
+	if v, _ := nc.Answer("password"); v == "second" {
+		return engine.Next("right"), nil
+	}
+	return engine.Next("wrong"), nil
+})
+
 // choiceNode asks red or blue.
 var choiceNode = funcNode(func(_ context.Context, nc *engine.Context) (engine.Result, error) {
 	if !nc.Resumed() {
@@ -292,6 +304,11 @@ func testProgram(p *pusher) *engine.Program {
 			cnode("creds", credsNode, map[engine.Outcome]string{"next": "check"}),
 			cnode("check", checkNode, map[engine.Outcome]string{"success": "choice", "failure": "failure"}),
 			cnode("choice", choiceNode, map[engine.Outcome]string{"red": "success", "blue": "failure"})),
+		testJourney("again", "creds",
+			cnode("creds", credsNode, map[engine.Outcome]string{"next": "check"}),
+			cnode("check", checkNode, map[engine.Outcome]string{"success": "otp", "failure": "failure"}),
+			cnode("otp", otpNode, map[engine.Outcome]string{"ok": "askpw", "push": "failure", "bad": "failure"}),
+			cnode("askpw", askPassword, map[engine.Outcome]string{"right": "success", "wrong": "failure"})),
 		testJourney("qr", "creds",
 			cnode("creds", credsNode, map[engine.Outcome]string{"next": "show"}),
 			cnode("show", qr, map[engine.Outcome]string{"next": "success"})),
@@ -352,6 +369,7 @@ func baseConfig(t testing.TB) *Config {
 			{Name: "push", Realm: "corp", Journey: "push", When: expr(t, `request.radius.nas_identifier == "push"`)},
 			{Name: "pick", Realm: "corp", Journey: "pick", When: expr(t, `request.radius.nas_identifier == "pick"`)},
 			{Name: "qr", Realm: "corp", Journey: "qr", When: expr(t, `request.radius.nas_identifier == "qr"`)},
+			{Name: "again", Realm: "corp", Journey: "again", When: expr(t, `request.radius.nas_identifier == "again"`)},
 			{Name: "duo", Realm: "corp", Journey: "mfa", AppendedFactor: true, When: expr(t, `request.radius.nas_identifier == "duo"`)},
 			{Name: "pap", Realm: "corp", Journey: "pap", ReplyAttributes: expr(t, `{
 				"Fortinet-Group-Name" = ["vpn", "admins"]

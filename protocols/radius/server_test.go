@@ -616,3 +616,17 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordAskedAfterAChallengeIsChallenged(t *testing.T) {
+	e := newEnv(t, nil)
+	r := e.exchange(accessRequest("alice", pw("secret"), nasID("again")))
+	state, _ := r.Lookup(attrState)
+	r = e.exchange(accessRequest("alice", pw("123456"), nasID("again"), withState(state)))
+	if r.Code != radius.CodeAccessChallenge || replyMessage(r) != "Second password" {
+		t.Fatalf("got %v %q: the code must not be taken as the next password", r.Code, replyMessage(r))
+	}
+	state, _ = r.Lookup(attrState)
+	if r := e.exchange(accessRequest("alice", pw("second"), nasID("again"), withState(state))); r.Code != radius.CodeAccessAccept {
+		t.Fatalf("got %v", r.Code)
+	}
+}
