@@ -53,6 +53,11 @@ type Config struct {
 	ProtectedResources map[string]*ProtectedResource
 	IdentityProviders  map[string]*IdentityProvider
 
+	// SecretFiles are the paths file() read (or tried to), sorted, so
+	// `authd run -watch` can notice a rotated secret. Their contents are
+	// not kept here.
+	SecretFiles []string
+
 	// Files are the parsed sources by file name, for diagnostic snippets.
 	// Literal secrets in them are masked with '*' (byte ranges unchanged),
 	// so printing a snippet never reveals one.

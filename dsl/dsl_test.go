@@ -225,6 +225,9 @@ func TestFileFunction(t *testing.T) {
 	if s := cfg.RADIUSClients["c"].Secret; s.Value() != "from-a-file" || s.Source() != "file" {
 		t.Errorf("secret = %q from %q (the trailing newline must go)", s.Value(), s.Source())
 	}
+	if len(cfg.SecretFiles) != 1 || filepath.Base(cfg.SecretFiles[0]) != "s.txt" {
+		t.Errorf("SecretFiles = %v", cfg.SecretFiles)
+	}
 
 	for _, tc := range []struct{ path, want string }{
 		{"link.txt", "symbolic link"},

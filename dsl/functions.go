@@ -69,6 +69,7 @@ func (l *loader) configFunctions(mark bool) map[string]function.Function {
 			if err != nil {
 				return cty.UnknownVal(cty.String), err
 			}
+			l.secretFiles[full] = true
 			st, err := os.Stat(full)
 			if err != nil {
 				if os.IsNotExist(err) {

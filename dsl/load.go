@@ -137,6 +137,8 @@ type loader struct {
 	ctx     *hcl.EvalContext // configuration-time, secret-marking
 	nodeCtx *hcl.EvalContext // node settings: unmarked, block names as variables
 	missing []missingSource
+	// secretFiles are the paths file() was asked for.
+	secretFiles map[string]bool
 
 	decls     map[string]map[string]hcl.Range // kind -> name -> DeclRange
 	nameCache map[string][]string
@@ -166,6 +168,7 @@ func load(sources map[string][]byte, bases map[string]string, opts Options) (*Co
 		bases:       bases,
 		files:       map[string]*hcl.File{},
 		redactions:  map[string][]hcl.Range{},
+		secretFiles: map[string]bool{},
 		decls:       map[string]map[string]hcl.Range{},
 		realmRefs:   map[string]*realmLinks{},
 		rpRefs:      map[string]*rpLinks{},
@@ -199,6 +202,7 @@ func load(sources map[string][]byte, bases map[string]string, opts Options) (*Co
 	}
 	diags := l.run()
 	l.cfg.Files = l.redactedFiles()
+	l.cfg.SecretFiles = sortedKeys(l.secretFiles)
 	diags = finish(diags, opts.Strict)
 	return l.cfg, diags
 }
