@@ -43,6 +43,7 @@ type Config struct {
 	Realms   map[string]*Realm
 	Journeys map[string]*Journey
 
+	// The front ends' blocks, by name.
 	RelyingParties map[string]*RelyingParty
 	RADIUSClients  map[string]*RADIUSClient
 	// RADIUSPolicies are in file order (files sorted by name, then blocks
@@ -66,12 +67,12 @@ type Config struct {
 
 // Server is the server block: where authd listens and keeps its data.
 type Server struct {
-	HTTP   HTTP
+	HTTP   HTTP    // the journey API, OAuth and push endpoints
 	RADIUS *RADIUS // nil: no RADIUS listener
-	Store  Store
+	Store  Store   // where sessions, users and keys live
 	// DeclRange is the server block's header, or an empty range when the
 	// configuration has no server block and every default applies.
-	DeclRange hcl.Range
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 }
 
 // DefaultHTTPListen is where the HTTP front ends listen when the
@@ -88,43 +89,43 @@ const DefaultStorePath = "authd.db"
 
 // HTTP is server.http: the journey API, OAuth and push endpoints.
 type HTTP struct {
-	Listen string
+	Listen string // host:port; default DefaultHTTPListen
 	// PublicURL is the address phones and browsers reach (behind NAT or a
 	// proxy it differs from Listen); empty means derive it from Listen.
 	PublicURL string
-	TLS       *TLS // nil: plain HTTP (a proxy terminates TLS)
-	DeclRange hcl.Range
+	TLS       *TLS      // nil: plain HTTP (a proxy terminates TLS)
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 }
 
 // TLS is server.http.tls. The paths are resolved against the directory of
 // the file that declares them.
 type TLS struct {
-	CertFile  string
-	KeyFile   string
-	DeclRange hcl.Range
+	CertFile  string    // PEM certificate chain
+	KeyFile   string    // PEM private key
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 }
 
 // RADIUS is server.radius.
 type RADIUS struct {
-	Listen string
+	Listen string // UDP host:port for Access-Requests; default DefaultRADIUSListen
 	// AccountingListen is the accounting port; empty means none.
 	AccountingListen string
-	DeclRange        hcl.Range
+	DeclRange        hcl.Range // the block header, where diagnostics about the block point
 }
 
 // Store is server.store. Path is relative to the data directory.
 type Store struct {
-	Path string
+	Path string // the bbolt file, relative to the data directory
 	// EncryptionKey encrypts secrets at rest in the store; unset means the
 	// store is not encrypted.
 	EncryptionKey Secret
-	DeclRange     hcl.Range
+	DeclRange     hcl.Range // the block header, where diagnostics about the block point
 }
 
 // Realm is a decoded realm block together with the engine's view of it.
 type Realm struct {
 	*engine.Realm
-	DeclRange hcl.Range
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 
 	srcRange hcl.Range
 }
@@ -132,14 +133,14 @@ type Realm struct {
 // Journey is a decoded journey block; Compiled is what the engine runs.
 type Journey struct {
 	Name           string
-	Realm          string
-	Description    string
-	Start          string
-	SessionTimeout time.Duration
+	Realm          string        // the realm whose users it logs in
+	Description    string        // for people: `authd graph`, admin listings
+	Start          string        // the first node's name
+	SessionTimeout time.Duration // default engine.DefaultSessionTimeout
 	// Nodes are in source order, which `authd graph` keeps.
 	Nodes     []*Node
-	Compiled  *engine.Journey
-	DeclRange hcl.Range
+	Compiled  *engine.Journey // the same journey as Program.Journeys holds it
+	DeclRange hcl.Range       // the block header, where diagnostics about the block point
 
 	startRange hcl.Range
 	srcRange   hcl.Range
@@ -152,15 +153,15 @@ type Journey struct {
 
 // Node is one decoded node block of a journey.
 type Node struct {
-	Name string
-	Type string
+	Name string // unique in its journey
+	Type string // the registered node type
 	// Settings is the node type's decoded settings struct.
 	Settings any
 	// Outcomes are the outcomes the settings produce, in the type's order.
 	Outcomes []engine.Outcome
 	// Edges maps each wired outcome to a node name or a terminal.
 	Edges     map[engine.Outcome]string
-	DeclRange hcl.Range
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 
 	typ        *engine.NodeType
 	body       hcl.Body // the settings body (meta-arguments removed)
@@ -175,8 +176,8 @@ type Node struct {
 
 // RelyingParty is an OAuth 2.0 / OpenID Connect client of authd.
 type RelyingParty struct {
-	Name    string
-	Realm   string
+	Name    string // the block name, and the client_id unless one is given
+	Realm   string // the realm whose users it serves
 	Journey string // "" when the only grant is client_credentials
 	// ClientType is "confidential" (the default) or "public".
 	ClientType string
@@ -185,23 +186,23 @@ type RelyingParty struct {
 	// ClientSecret is set for a confidential client that declares
 	// client_secret; ClientSecretHash for one that declares a hash.
 	ClientSecret     Secret
-	ClientSecretHash string
+	ClientSecretHash string // argon2id, bcrypt or sha512-crypt, in modular crypt format
 	// GrantTypes: authorization_code (the default), refresh_token,
 	// password, client_credentials.
 	GrantTypes []string
 	// PKCE is "required" (the default, and always for public clients) or
 	// "optional". `pkce = true/false` are accepted as spellings of them.
 	PKCE         string
-	RedirectURIs []string
-	Scopes       []string
+	RedirectURIs []string // only with authorization_code: https, loopback http or a private-use scheme
+	Scopes       []string // what it may ask for; default ["openid"]
 	// AccessTokenTTL (default 10h) and RefreshTokenTTL (default 24h); zero
 	// means the token never expires, which validate warns about.
 	AccessTokenTTL  time.Duration
-	RefreshTokenTTL time.Duration
+	RefreshTokenTTL time.Duration // see AccessTokenTTL
 	// AccessTokenFormat is "opaque" (the default) or "jwt".
 	AccessTokenFormat string
-	Claims            []*Claim
-	DeclRange         hcl.Range
+	Claims            []*Claim  // in source order
+	DeclRange         hcl.Range // the block header, where diagnostics about the block point
 }
 
 // Default token lifetimes of a relying party.
@@ -213,20 +214,20 @@ const (
 // Claim is a claim block of a relying party: Value is a runtime expression
 // over user, request and now, issued when the token grants Scope.
 type Claim struct {
-	Name      string
-	Scope     string
-	Value     hcl.Expression
-	DeclRange hcl.Range
+	Name      string         // the claim's name in tokens and userinfo
+	Scope     string         // the scope that grants it; default "openid"
+	Value     hcl.Expression // a runtime expression, checked by validate
+	DeclRange hcl.Range      // the block header, where diagnostics about the block point
 }
 
 // RADIUSClient is a NAS (a VPN gateway, a switch) allowed to send
 // Access-Requests.
 type RADIUSClient struct {
-	Name string
+	Name string // the block name, for logs and radius_policy clients
 	// Address is the client's network: an IP becomes a /32 or /128. Nested
 	// networks are allowed (the most specific wins); identical ones are not.
 	Address *net.IPNet
-	Secret  Secret
+	Secret  Secret // the RADIUS shared secret
 	// RequireMessageAuthenticator (default true) drops requests without a
 	// valid Message-Authenticator (BlastRADIUS, CVE-2024-3596).
 	RequireMessageAuthenticator bool
@@ -238,7 +239,7 @@ type RADIUSClient struct {
 	// declared here so validate can compare it with push waits). Default
 	// 5s, FortiGate's default remoteauthtimeout.
 	Timeout   time.Duration
-	DeclRange hcl.Range
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 }
 
 // DefaultRADIUSClientTimeout is FortiGate's default remoteauthtimeout.
@@ -247,38 +248,38 @@ const DefaultRADIUSClientTimeout = 5 * time.Second
 // RADIUSPolicy maps RADIUS requests to a realm and journey. Policies are
 // tried in file order; the first whose clients and When match wins.
 type RADIUSPolicy struct {
-	Name string
+	Name string // the block name, for logs
 	// Clients are radius_client names; empty means every client.
 	Clients []string
-	Realm   string
-	Journey string
+	Realm   string // the realm of the users it logs in
+	Journey string // the journey it runs, of that realm
 	// When is a runtime expression over request and user; nil means always.
 	When hcl.Expression
 	// ReplyAttributes is an object expression evaluated on Access-Accept
 	// over user, request, now and the journey's state; nil means none. A
 	// list value gives one attribute per element.
 	ReplyAttributes hcl.Expression
-	DeclRange       hcl.Range
+	DeclRange       hcl.Range // the block header, where diagnostics about the block point
 }
 
 // PushProvider delivers push notifications to enrolled devices. Exactly one
 // of the typed settings is set, matching Type.
 type PushProvider struct {
-	Type      string // apns | fcm | poll | webhook
-	Name      string
-	APNS      *APNSSettings
-	FCM       *FCMSettings
-	Poll      *PollSettings
-	Webhook   *WebhookSettings
-	DeclRange hcl.Range
+	Type      string           // apns | fcm | poll | webhook
+	Name      string           // referenced as push_provider.NAME
+	APNS      *APNSSettings    // Type "apns"
+	FCM       *FCMSettings     // Type "fcm"
+	Poll      *PollSettings    // Type "poll"
+	Webhook   *WebhookSettings // Type "webhook"
+	DeclRange hcl.Range        // the block header, where diagnostics about the block point
 }
 
 // APNSSettings are Apple push settings with token (.p8) authentication.
 type APNSSettings struct {
-	TeamID   string
-	KeyID    string
+	TeamID   string // the Apple developer team
+	KeyID    string // the id of the .p8 signing key
 	KeyFile  string // resolved against the declaring file's directory
-	BundleID string
+	BundleID string // the authenticator app's bundle id, the APNs topic
 	// Environment is "production" (the default) or "sandbox".
 	Environment string
 }
@@ -294,26 +295,26 @@ type PollSettings struct{}
 // WebhookSettings post each push (or SMS) to a URL of the operator's.
 // Header values may carry credentials, so they are Secrets.
 type WebhookSettings struct {
-	URL     string
-	Headers map[string]Secret
+	URL     string            // https, or http on loopback
+	Headers map[string]Secret // sent with every request
 }
 
 // SMSGateway sends one-time codes by SMS. Exactly one of the typed settings
 // is set, matching Type.
 type SMSGateway struct {
-	Type      string // twilio | webhook | log
-	Name      string
-	Twilio    *TwilioSettings
-	Webhook   *WebhookSettings
-	Log       *LogSettings
-	DeclRange hcl.Range
+	Type      string           // twilio | webhook | log
+	Name      string           // referenced as sms_gateway.NAME
+	Twilio    *TwilioSettings  // Type "twilio"
+	Webhook   *WebhookSettings // Type "webhook"
+	Log       *LogSettings     // Type "log"
+	DeclRange hcl.Range        // the block header, where diagnostics about the block point
 }
 
 // TwilioSettings are the Twilio REST API credentials and sender.
 type TwilioSettings struct {
-	AccountSID string
-	AuthToken  Secret
-	From       string
+	AccountSID string // the Twilio account
+	AuthToken  Secret // its API token
+	From       string // the sending number, E.164
 }
 
 // LogSettings are empty: the log gateway writes codes to the log, for
@@ -323,27 +324,27 @@ type LogSettings struct{}
 // ProtectedResource is an API that authd guards as a resource server or
 // forward-auth endpoint.
 type ProtectedResource struct {
-	Name  string
-	Realm string
+	Name  string // the {protected_resource} of /api/v1/authz/
+	Realm string // whose tokens it accepts
 	// TokenValidation is "internal" (the default: JWTs checked against
 	// authd's own keys) or "external" (token introspection).
 	TokenValidation string
 	// RequiredScopes must all be present in the token.
 	RequiredScopes []string
-	DeclRange      hcl.Range
+	DeclRange      hcl.Range // the block header, where diagnostics about the block point
 }
 
 // IdentityProvider is an upstream OpenID Connect provider authd logs users
 // in at (federated_login).
 type IdentityProvider struct {
-	Type         string // oidc
-	Name         string
-	Issuer       string
-	ClientID     string
-	ClientSecret Secret // unset for a public client using PKCE alone
-	Scopes       []string
-	PKCE         bool // default true
-	DeclRange    hcl.Range
+	Type         string    // oidc
+	Name         string    // referenced as identity_provider.NAME (federated_login)
+	Issuer       string    // the OpenID Connect issuer; discovery starts here
+	ClientID     string    // authd's client id at the provider
+	ClientSecret Secret    // unset for a public client using PKCE alone
+	Scopes       []string  // requested upstream; must hold "openid"
+	PKCE         bool      // default true
+	DeclRange    hcl.Range // the block header, where diagnostics about the block point
 }
 
 // edgeRef is an edge as written, before its target is resolved.
