@@ -58,3 +58,9 @@ bench:
 
 clean:
 	rm -rf bin
+
+# RADIUS throughput against FreeRADIUS 3.2 from Debian, side by side on
+# loopback (figures in docs/benchmarks.md); installs freeradius when absent.
+.PHONY: bench-radius
+bench-radius:
+	bash protocols/radius/bench/bench.sh

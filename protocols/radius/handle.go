@@ -331,7 +331,7 @@ func (s *Server) resume(rq *request, state []byte) []byte {
 	}
 	rq.policy = p
 	rq.autoFilled = true // this User-Password answers the challenge; it is not the password
-	answers := make([]engine.Callback, 0, len(c.pending))
+	var answers []engine.Callback
 	switch c.kind {
 	case showNumber:
 		wait := "" // keep waiting: the hold starts now

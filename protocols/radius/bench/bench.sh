@@ -26,8 +26,14 @@ FR_PORT=${FR_PORT:-18120}
 AUTHD_PORT=${AUTHD_PORT:-18121}
 
 cd "$(dirname "$0")/../../.."   # repository root
+if ! command -v freeradius >/dev/null || ! command -v radclient >/dev/null; then
+  echo "installing: freeradius freeradius-utils"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends freeradius freeradius-utils >/dev/null
+fi
 for cmd in freeradius radclient openssl go; do
-  command -v "$cmd" >/dev/null || { echo "bench-radius needs $cmd (apt-get install freeradius freeradius-utils openssl)" >&2; exit 1; }
+  command -v "$cmd" >/dev/null || { echo "bench-radius needs $cmd" >&2; exit 1; }
 done
 
 tmp=$(mktemp -d)
