@@ -61,7 +61,9 @@ func render(t testing.TB, diags hcl.Diagnostics, files map[string]*hcl.File) str
 func TestExamples(t *testing.T) {
 	for _, dir := range []string{"examples/quickstart", "examples/reference"} {
 		t.Run(dir, func(t *testing.T) {
-			cfg, diags := Load([]string{dir}, testOptions())
+			opts := testOptions()
+			opts.Strict = true
+			cfg, diags := Load([]string{dir}, opts)
 			if len(diags) > 0 {
 				t.Fatalf("%s: want no diagnostics, got:\n%s", dir, render(t, diags, cfg.Files))
 			}
