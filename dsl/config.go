@@ -12,8 +12,10 @@ import (
 // Options tune a load for its purpose: `authd validate` runs where secrets
 // are usually absent (CI), `authd run` must refuse to start without them.
 type Options struct {
-	// Strict turns every warning into an error (`authd validate -strict`),
-	// so CI can keep literal secrets and unreachable nodes out of main.
+	// Strict turns warnings into errors (`authd validate -strict`), so CI
+	// can keep literal secrets and unreachable nodes out of main. A secret
+	// missing from this environment (env(), file()) stays a warning: CI
+	// has no secrets, and that says nothing about the configuration.
 	Strict bool
 	// RequireEnv makes an unset env() variable, or a file() that does not
 	// exist, an error instead of a warning. `authd run` sets it: a server

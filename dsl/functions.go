@@ -181,7 +181,7 @@ func (l *loader) flushMissing(exprs ...hcl.Expression) hcl.Diagnostics {
 		if l.opts.RequireEnv {
 			sev = hcl.DiagError
 		}
-		d := &hcl.Diagnostic{Severity: sev, Subject: rng.Ptr()}
+		d := &hcl.Diagnostic{Severity: sev, Subject: rng.Ptr(), Extra: environmental{}}
 		switch {
 		case m.fn == "env" && l.opts.RequireEnv:
 			d.Summary = "Environment variable not set"
@@ -201,6 +201,12 @@ func (l *loader) flushMissing(exprs ...hcl.Expression) hcl.Diagnostics {
 	l.missing = l.missing[:0]
 	return diags
 }
+
+// environmental marks a diagnostic about the machine rather than the
+// configuration (a secret missing from this environment): Strict leaves
+// it a warning, so `validate -strict` in CI, which has no secrets, still
+// judges the configuration alone.
+type environmental struct{}
 
 // findCallRange finds the env("NAME") or file("path") call among exprs so
 // the diagnostic points at it rather than at a whole block.

@@ -501,7 +501,7 @@ func finish(diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 			continue
 		}
 		seen[k] = true
-		if strict && d.Severity == hcl.DiagWarning {
+		if _, env := d.Extra.(environmental); strict && d.Severity == hcl.DiagWarning && !env {
 			c := *d
 			c.Severity = hcl.DiagError
 			d = &c
