@@ -206,9 +206,9 @@ func (c *client) checkSecret(secret string) bool {
 	return true
 }
 
-func (c *client) GetID() string                 { return c.cfg.ID }
-func (c *client) GetHashedSecret() []byte       { return nil }
-func (c *client) GetRedirectURIs() []string     { return c.cfg.RedirectURIs }
+func (c *client) GetID() string                   { return c.cfg.ID }
+func (c *client) GetHashedSecret() []byte         { return nil }
+func (c *client) GetRedirectURIs() []string       { return c.cfg.RedirectURIs }
 func (c *client) GetGrantTypes() fosite.Arguments { return c.grants }
 func (c *client) GetResponseTypes() fosite.Arguments {
 	return fosite.Arguments{"code"}

@@ -70,19 +70,19 @@ type Link struct {
 
 // Page is everything a template shows.
 type Page struct {
-	Lang          string
-	Title         string
-	Realm         string
-	Heading       string
-	Messages      []string
-	Error         string
-	Action        string
-	CSRF          string
-	Fields        []Field
-	Choice        *ChoiceField
-	Buttons       bool // render a lone choice as one button per option
-	QRs           []QRCode
-	Submit        string
+	Lang            string
+	Title           string
+	Realm           string
+	Heading         string
+	Messages        []string
+	Error           string
+	Action          string
+	CSRF            string
+	Fields          []Field
+	Choice          *ChoiceField
+	Buttons         bool // render a lone choice as one button per option
+	QRs             []QRCode
+	Submit          string
 	ChallengeNumber int
 	// RefreshSeconds and RefreshURL make the page reload itself (the push
 	// wait), without JavaScript.

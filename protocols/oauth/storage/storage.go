@@ -124,13 +124,13 @@ type Store struct {
 }
 
 var (
-	_ fosite.Storage                                    = (*Store)(nil)
-	_ oauth2.CoreStorage                                = (*Store)(nil)
-	_ oauth2.TokenRevocationStorage                     = (*Store)(nil)
+	_ fosite.Storage                                      = (*Store)(nil)
+	_ oauth2.CoreStorage                                  = (*Store)(nil)
+	_ oauth2.TokenRevocationStorage                       = (*Store)(nil)
 	_ oauth2.ResourceOwnerPasswordCredentialsGrantStorage = (*Store)(nil)
-	_ pkce.PKCERequestStorage                           = (*Store)(nil)
-	_ openid.OpenIDConnectRequestStorage                = (*Store)(nil)
-	_ fstorage.Transactional                            = (*Store)(nil)
+	_ pkce.PKCERequestStorage                             = (*Store)(nil)
+	_ openid.OpenIDConnectRequestStorage                  = (*Store)(nil)
+	_ fstorage.Transactional                              = (*Store)(nil)
 )
 
 // New returns a Store on kv.
