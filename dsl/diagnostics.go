@@ -1,11 +1,13 @@
 package dsl
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -25,12 +27,22 @@ import (
 func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, format string, width uint) error {
 	switch format {
 	case "", "text":
-		tw := hcl.NewDiagnosticTextWriter(w, files, width, isTerminal(w))
+		color := isTerminal(w)
+		var buf bytes.Buffer
+		tw := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
 		for _, d := range diags {
 			if d == nil {
 				continue
 			}
+			buf.Reset()
 			if err := tw.WriteDiagnostic(d); err != nil {
+				return err
+			}
+			out := buf.String()
+			if d.Subject != nil {
+				out = withColumn(out, d.Subject, files, !color)
+			}
+			if _, err := io.WriteString(w, out); err != nil {
 				return err
 			}
 		}
@@ -108,6 +120,53 @@ func ghData(s string) string {
 // ghProperty escapes a workflow command's property value.
 func ghProperty(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// withColumn adds what hcl's text writer leaves out: the column, as
+// "on FILE:LINE:COLUMN" (which editors and terminals can jump to), and,
+// without colour to highlight it, a line of carets under the subject.
+func withColumn(out string, subj *hcl.Range, files map[string]*hcl.File, carets bool) string {
+	header := fmt.Sprintf("  on %s line %d", subj.Filename, subj.Start.Line)
+	out = strings.Replace(out, header, fmt.Sprintf("  on %s:%d:%d", subj.Filename, subj.Start.Line, subj.Start.Column), 1)
+	f := files[subj.Filename]
+	if !carets || f == nil || subj.Start.Byte < 0 || subj.Start.Byte > len(f.Bytes) {
+		return out
+	}
+	// The source line holding the subject's start.
+	src := f.Bytes
+	lineStart := bytes.LastIndexByte(src[:subj.Start.Byte], '\n') + 1
+	lineEnd := len(src)
+	if i := bytes.IndexByte(src[subj.Start.Byte:], '\n'); i >= 0 {
+		lineEnd = subj.Start.Byte + i
+	}
+	end := subj.End.Byte
+	if end > lineEnd || subj.End.Line != subj.Start.Line {
+		end = lineEnd
+	}
+	// Keep tabs so the carets line up under tab-indented source.
+	var pad strings.Builder
+	for _, r := range string(src[lineStart:subj.Start.Byte]) {
+		if r == '\t' {
+			pad.WriteByte('\t')
+		} else {
+			pad.WriteByte(' ')
+		}
+	}
+	n := utf8.RuneCount(src[subj.Start.Byte:max(end, subj.Start.Byte)])
+	if n < 1 {
+		n = 1
+	}
+	snippet := fmt.Sprintf("%4d: ", subj.Start.Line)
+	i := strings.Index(out, "\n"+snippet)
+	if i < 0 {
+		return out
+	}
+	j := strings.IndexByte(out[i+1:], '\n')
+	if j < 0 {
+		return out
+	}
+	at := i + 1 + j + 1
+	return out[:at] + "      " + pad.String() + strings.Repeat("^", n) + "\n" + out[at:]
 }
 
 // isTerminal reports whether w is a character device, so colours are
