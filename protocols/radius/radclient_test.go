@@ -15,6 +15,11 @@ import (
 // the real client NASes are tested with.
 func (e *env) radclient(attrs string, extra ...string) (string, error) {
 	e.t.Helper()
+	return e.radclientCmd("auth", attrs, extra...)
+}
+
+func (e *env) radclientCmd(command, attrs string, extra ...string) (string, error) {
+	e.t.Helper()
 	path, err := exec.LookPath("radclient")
 	if err != nil {
 		e.t.Skip("radclient not found: apt-get install freeradius-utils (make test installs it)")
@@ -26,7 +31,7 @@ func (e *env) radclient(attrs string, extra ...string) (string, error) {
 		e.t.Fatal(err)
 	}
 	args := append([]string{"-x", "-d", raddb, "-r", "1", "-t", "1"}, extra...)
-	args = append(args, e.addr, "auth", testSecret)
+	args = append(args, e.addr, command, testSecret)
 	cmd := exec.Command(path, args...)
 	cmd.Stdin = strings.NewReader(attrs + "\n")
 	out, err := cmd.CombinedOutput()
@@ -119,4 +124,12 @@ func TestRadclientWithoutMessageAuthenticatorDropped(t *testing.T) {
 		t.Fatalf("an unsigned request was answered (%v):\n%s", err, out)
 	}
 	e.waitLog("missing Message-Authenticator")
+}
+
+func TestRadclientStatusServer(t *testing.T) {
+	e := newEnv(t, nil)
+	out, _ := e.radclientCmd("status", signed+`NAS-Identifier = "monitor"`)
+	if received(out) != "Access-Accept" {
+		t.Fatalf("radclient status: %s\n%s", received(out), out)
+	}
 }
