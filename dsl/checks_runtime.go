@@ -29,7 +29,7 @@ var (
 	whenRoots       = map[string]bool{"user": true, "request": true}
 	replyRoots      = map[string]bool{"user": true, "request": true, "now": true, "state": true}
 	claimRoots      = map[string]bool{"user": true, "request": true, "now": true}
-	runtimeFuns     = engine.Functions()
+	runtimeFuns     = guardedFunctions()
 	runtimeFunNames = sortedKeys(runtimeFuns)
 )
 

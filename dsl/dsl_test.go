@@ -453,6 +453,9 @@ func TestNoPanicOnOddInput(t *testing.T) {
 		`sms_gateway "webhook" "w" { url = "https://x" headers = { a = [1] } }`,
 		`journey "j" { realm = realm.r start = node.a node "condition" "a" { when = state outcomes = { true = success, false = failure } } }`,
 		`journey "j" { realm = realm.r start = node.a node "condition" "a" { when = user[0] outcomes = { true = success, false = failure } } }`,
+		`realm "r" { display_name = format("%999999999s", "x") }`,
+		`realm "r" { display_name = indent(999999999, "a\nb") }`,
+		`journey "j" { realm = realm.r start = node.a node "condition" "a" { when = format("%999999999s", user.name) == "" outcomes = { true = success, false = failure } } }`,
 	} {
 		cfg, _ := LoadSources(map[string][]byte{"x.hcl": []byte(src)}, "", testOptions())
 		if cfg == nil {

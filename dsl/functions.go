@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -38,7 +39,7 @@ type missingSource struct {
 // node settings are decoded by gohcl, which cannot take marked values, so
 // they use the unmarked variant.
 func (l *loader) configFunctions(mark bool) map[string]function.Function {
-	fns := engine.Functions()
+	fns := guardedFunctions()
 	fns["env"] = function.New(&function.Spec{
 		Description: "Returns the value of an environment variable of the authd process.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
@@ -248,4 +249,77 @@ func findCallRange(exprs []hcl.Expression, m missingSource) hcl.Range {
 		return *found
 	}
 	return hcl.Range{}
+}
+
+// maxPad bounds the widths format() and indent() may ask for while a
+// configuration is checked: a typo like "%99999999s" would otherwise make
+// validate allocate gigabytes.
+const maxPad = 4096
+
+var padRE = regexp.MustCompile(`%[-+# 0]*(\d*)(?:\.(\d*))?`)
+
+// guardedFunctions is engine.Functions() with format, formatlist and
+// indent refusing absurd widths. Used for everything dsl evaluates.
+func guardedFunctions() map[string]function.Function {
+	fns := engine.Functions()
+	for _, name := range []string{"format", "formatlist"} {
+		fns[name] = guard(fns[name], func(args []cty.Value) error {
+			if len(args) == 0 || !args[0].IsKnown() || args[0].IsNull() || !args[0].Type().Equals(cty.String) {
+				return nil
+			}
+			for _, m := range padRE.FindAllStringSubmatch(args[0].AsString(), -1) {
+				for _, n := range m[1:] {
+					if len(n) > 4 || (n != "" && atoiSafe(n) > maxPad) {
+						return fmt.Errorf("a width or precision above %d is not supported", maxPad)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	fns["indent"] = guard(fns["indent"], func(args []cty.Value) error {
+		if len(args) == 0 || !args[0].IsKnown() || args[0].IsNull() || !args[0].Type().Equals(cty.Number) {
+			return nil
+		}
+		if f, _ := args[0].AsBigFloat().Float64(); f > maxPad {
+			return fmt.Errorf("indenting by more than %d spaces is not supported", maxPad)
+		}
+		return nil
+	})
+	return fns
+}
+
+func atoiSafe(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+		if n > 1<<20 {
+			return n
+		}
+	}
+	return n
+}
+
+// guard wraps fn so check runs on its (unmarked) arguments first.
+func guard(fn function.Function, check func([]cty.Value) error) function.Function {
+	spec := &function.Spec{
+		Description: fn.Description(),
+		Params:      fn.Params(),
+		VarParam:    fn.VarParam(),
+		Type: func(args []cty.Value) (cty.Type, error) {
+			return fn.ReturnTypeForValues(args)
+		},
+		RefineResult: nil,
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			plain := make([]cty.Value, len(args))
+			for i, a := range args {
+				plain[i], _ = a.UnmarkDeep()
+			}
+			if err := check(plain); err != nil {
+				return cty.DynamicVal, err
+			}
+			return fn.Call(args)
+		},
+	}
+	return function.New(spec)
 }
