@@ -2,6 +2,8 @@ package nodes
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/authd/authd/engine"
@@ -51,20 +53,110 @@ func newPushRegistration(cfg any) (engine.Node, error) {
 	return &pushRegistration{issuer: c.Issuer, timeout: timeout, message: c.Message}, nil
 }
 
-// pushRegistration shows an enrolment URI and QR code and waits for the
-// device to enrol through the push API: success once it has, timeout when
-// the code expired unused, failure when the realm's enrollment_mode
-// refuses another device. A QR code cannot be shown over RADIUS. The
-// runtime comes with the push issue.
+// pushRegistration shows an enrolment URI (a `qr` callback, which web
+// front ends draw as a QR code, and the URI itself on the JSON API) and
+// waits for the device to enrol through the push API: success once it
+// has, timeout when the one-time code expired unused, failure when the
+// realm's enrollment_mode refuses another device (single_device and the
+// user has one) or the user left. The code, its id and URI live in the
+// node's session data between polls; the enrolment endpoint wakes the
+// session, so a waiting page moves on as soon as the phone is done.
 type pushRegistration struct {
 	issuer  string
 	timeout time.Duration
 	message map[string]string
 }
 
+// Callback ids of push_registration.
+const (
+	pushRegQR   = "qr"
+	pushRegText = "message"
+	pushRegWait = "wait"
+	// pushRegPoll is how often a client that does not hold the request
+	// comes back to see whether the phone enrolled.
+	pushRegPoll = 3
+)
+
+const defaultPushRegistrationMessage = "Scan the QR code with your authenticator app to register this device for {{issuer}}."
+
 // Process implements engine.Node.
-func (n *pushRegistration) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("push_registration")
+func (n *pushRegistration) Process(ctx context.Context, nc *engine.Context) (engine.Result, error) {
+	svc, err := pushService(nc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	user, realm, now := nc.UserName(), realmName(nc), nc.Now()
+	if user == "" {
+		return engine.Result{Outcome: "failure", Reason: "no user is known"}, nil
+	}
+	id, uri, _ := strings.Cut(nc.Data(), "\n")
+	if !nc.Resumed() || id == "" {
+		if nc.Realm != nil && nc.Realm.EnrollmentMode == "single_device" {
+			has, err := svc.HasDevice(ctx, realm, user)
+			if err != nil {
+				return engine.Result{}, err
+			}
+			if has {
+				nc.SetData("")
+				return engine.Result{Outcome: "failure", Reason: "enrollment_mode single_device: the user already has a device"}, nil
+			}
+		}
+		iss := n.issuer
+		if iss == "" {
+			iss = issuer(nc)
+		}
+		r := nc.Realm
+		if r == nil {
+			r = &engine.Realm{Name: realm}
+		}
+		t, err := svc.BeginEnrollment(ctx, &engine.EnrollmentRequest{
+			Realm: r, User: user, SessionID: nc.Session.ID, Issuer: iss,
+			Now: now, Expires: now.Add(n.timeout),
+		})
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("issuing an enrolment code: %w", err)
+		}
+		nc.SetData(t.ID + "\n" + t.URI)
+		return engine.Ask(n.callbacks(nc, t.URI)...), nil
+	}
+	if a, _ := nc.Answer(pushRegWait); a == "exit" {
+		nc.SetData("")
+		return engine.Result{Outcome: "failure", Reason: "the user left the registration"}, nil
+	}
+	st, err := svc.EnrollmentStatus(ctx, realm, user, id, now)
+	if err != nil {
+		return engine.Result{}, fmt.Errorf("reading the enrolment: %w", err)
+	}
+	switch st.State {
+	case engine.EnrollmentPending:
+		return engine.Ask(n.callbacks(nc, uri)...), nil
+	case engine.EnrollmentDone:
+		nc.SetData("")
+		nc.Log().Info("push device registered")
+		return engine.Result{Outcome: "success", Reason: "device registered"}, nil
+	case engine.EnrollmentExpired:
+		nc.SetData("")
+		return engine.Result{Outcome: "timeout", Reason: "the enrolment code expired unused"}, nil
+	default:
+		nc.SetData("")
+		reason := st.Reason
+		if reason == "" {
+			reason = st.State
+		}
+		return engine.Result{Outcome: "failure", Reason: "enrolment " + reason}, nil
+	}
+}
+
+func (n *pushRegistration) callbacks(nc *engine.Context, uri string) []engine.Callback {
+	msg := defaultPushRegistrationMessage
+	if len(n.message) > 0 {
+		msg = localize(n.message, nc)
+	}
+	return []engine.Callback{
+		{Type: engine.CallbackText, ID: pushRegText, Message: expand(msg, nc)},
+		{Type: engine.CallbackQR, ID: pushRegQR, URI: uri, Prompt: "QR code to scan with the authenticator app"},
+		{Type: engine.CallbackWait, ID: pushRegWait, Seconds: pushRegPoll, Exit: true},
+	}
 }
 
 var _ engine.Node = (*pushRegistration)(nil)

@@ -2,7 +2,14 @@ package nodes
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/authd/authd/engine"
 )
@@ -143,12 +150,18 @@ func newPushSender(cfg any) (engine.Node, error) {
 	}, nil
 }
 
-// pushSender sends a push to the user's device and records its message id
-// (state.push_message_id) and state.mfa_method = "push" before leaving by
-// sent, so a resume or a retransmitted request never sends twice. A user
-// without a device leaves by not_registered (or skipped, when the user may
-// skip). With capture_failure a failed send leaves by failure and writes
-// state.push_failure_reason. The runtime comes with the push issue.
+// pushSender sends a push to the user's devices and records its message
+// id (state.push_message_id) and state.mfa_method = "push" before leaving
+// by sent, so a resume or a retransmitted request never sends twice. A
+// user without a live device leaves by not_registered (writing
+// state.mfa_method = "push", so mfa_registration_options knows what to
+// register), or by skipped when the user opted out of push MFA and the
+// node allows skipping. With capture_failure a failed send leaves by
+// failure and writes state.push_failure_reason; without it the failure is
+// a fault that ends the journey.
+//
+// The push expires after message_timeout, but never after the session:
+// nobody could use an answer that arrives later.
 type pushSender struct {
 	timeout        time.Duration
 	pushType       string
@@ -159,9 +172,182 @@ type pushSender struct {
 	captureFailure bool
 }
 
+// UserAttrPushOptOut is the user attribute opt_out_mfa sets ("true") when
+// the user declines push MFA; push_sender then leaves by skipped instead
+// of not_registered (unless remove_skip).
+const UserAttrPushOptOut = "push_mfa_opt_out"
+
 // Process implements engine.Node.
-func (n *pushSender) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("push_sender")
+func (n *pushSender) Process(ctx context.Context, nc *engine.Context) (engine.Result, error) {
+	svc, err := pushService(nc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	user, realm, now := nc.UserName(), realmName(nc), nc.Now()
+	if user == "" {
+		return n.failed(nc, engine.PushReasonMissingUsername, errors.New("no user is known at this point of the journey"))
+	}
+	if id := stateString(nc, statePushMessageID); id != "" {
+		st, err := svc.PushStatus(ctx, realm, user, id, now)
+		switch {
+		case err == nil && st.State == engine.PushPending:
+			return n.failed(nc, engine.PushReasonSenderAlreadyUsed, errors.New("this journey's previous push is still pending"))
+		case err != nil && engine.PushErrorReason(err) != engine.PushReasonNotFound:
+			return n.failed(nc, engine.PushReasonStoreError, err)
+		}
+		nc.DeleteState(statePushMessageID)
+	}
+	has, err := svc.HasDevice(ctx, realm, user)
+	if err != nil {
+		return n.failed(nc, engine.PushReasonStoreError, err)
+	}
+	if !has {
+		return n.notRegistered(nc)
+	}
+	custom, err := n.custom(nc)
+	if err != nil {
+		return n.failed(nc, engine.PushReasonTransmissionFailure, err)
+	}
+	expires := now.Add(n.timeout)
+	if n.timeout == 0 || (!nc.Session.Expires.IsZero() && nc.Session.Expires.Before(expires)) {
+		expires = nc.Session.Expires
+	}
+	req := &engine.PushRequest{
+		Realm:     nc.Realm,
+		User:      user,
+		SessionID: nc.Session.ID,
+		Type:      n.pushType,
+		Message:   expand(localize(n.message, nc), nc),
+		Custom:    custom,
+		Issuer:    issuer(nc),
+		Now:       now,
+		Expires:   expires,
+	}
+	if req.Realm == nil {
+		req.Realm = &engine.Realm{Name: realm}
+	}
+	if n.shareContext {
+		req.Context = n.context(nc)
+	}
+	t, err := svc.Send(ctx, req)
+	if err != nil {
+		if engine.PushErrorReason(err) == engine.PushReasonNotRegistered {
+			return n.notRegistered(nc)
+		}
+		reason := engine.PushErrorReason(err)
+		switch reason {
+		case engine.PushReasonStoreError, engine.PushReasonMissingUsername, engine.PushReasonSenderAlreadyUsed:
+		default:
+			// Too many pending pushes, a provider outage, anything else:
+			// the push did not go out.
+			reason = engine.PushReasonTransmissionFailure
+		}
+		return n.failed(nc, reason, err)
+	}
+	nc.SetState(statePushMessageID, cty.StringVal(t.MessageID))
+	nc.SetState(stateMFAMethod, cty.StringVal("push"))
+	nc.DeleteState(statePushFailureReason)
+	nc.Log().Info("push sent", "type", n.pushType, "devices", t.Devices, "expires", t.Expires)
+	return engine.Result{Outcome: "sent", Reason: "push sent"}, nil
+}
+
+// notRegistered leaves by skipped for a user who opted out (when the node
+// offers skipped), else by not_registered.
+func (n *pushSender) notRegistered(nc *engine.Context) (engine.Result, error) {
+	nc.SetState(stateMFAMethod, cty.StringVal("push"))
+	if !n.removeSkip {
+		if u, err := nc.User(); err == nil && strings.EqualFold(u.Attributes[UserAttrPushOptOut], "true") {
+			return engine.Result{Outcome: "skipped", Reason: "the user opted out of push MFA"}, nil
+		}
+	}
+	return engine.Result{Outcome: "not_registered", Reason: "the user has no push device"}, nil
+}
+
+// failed leaves by failure with capture_failure, else ends the journey
+// with a fault. err is logged, never shown.
+func (n *pushSender) failed(nc *engine.Context, reason string, err error) (engine.Result, error) {
+	if !n.captureFailure {
+		return engine.Result{}, fmt.Errorf("push not sent (%s): %w", reason, err)
+	}
+	nc.SetState(statePushFailureReason, cty.StringVal(reason))
+	nc.Log().Warn("push not sent", "reason", reason, "err", err)
+	return engine.Result{Outcome: "failure", Reason: "push not sent: " + reason}, nil
+}
+
+// context is what share_context sends: the client's address and user
+// agent (as device_profile recorded them, else as the request says) and
+// the location when one is known.
+func (n *pushSender) context(nc *engine.Context) map[string]string {
+	r := request(nc)
+	out := map[string]string{}
+	ip, ua := stateString(nc, "device_ip"), stateString(nc, "device_user_agent")
+	if ip == "" {
+		ip = r.ClientIP
+	}
+	if ua == "" {
+		ua = r.UserAgent
+	}
+	if ip != "" {
+		out["ip"] = ip
+	}
+	if ua != "" {
+		out["user_agent"] = ua
+	}
+	if loc := stateString(nc, "device_location"); loc != "" {
+		out["location"] = loc
+	}
+	if r.Protocol != "" {
+		out["protocol"] = r.Protocol
+	}
+	return out
+}
+
+// custom encodes the custom_payload state values as one JSON object; a
+// key not in state is sent as null. Over engine.MaxPushCustomPayload it
+// is an error that says so.
+func (n *pushSender) custom(nc *engine.Context) (json.RawMessage, error) {
+	if len(n.customPayload) == 0 {
+		return nil, nil
+	}
+	obj := make(map[string]json.RawMessage, len(n.customPayload))
+	for _, k := range n.customPayload {
+		v, _ := nc.State(k).UnmarkDeep()
+		if v.IsNull() || !v.IsWhollyKnown() {
+			obj[k] = json.RawMessage("null")
+			continue
+		}
+		b, err := ctyjson.Marshal(v, v.Type())
+		if err != nil {
+			return nil, fmt.Errorf("custom_payload: state %s cannot be sent as JSON: %v", k, err)
+		}
+		obj[k] = b
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, fmt.Errorf("custom_payload: %v", err)
+	}
+	if len(b) > engine.MaxPushCustomPayload {
+		return nil, fmt.Errorf("custom_payload is %d bytes of JSON, over the limit of %d bytes (3 KB): send fewer or shorter state values", len(b), engine.MaxPushCustomPayload)
+	}
+	return b, nil
+}
+
+// pushService returns the push service, or a fault when none is wired.
+func pushService(nc *engine.Context) (engine.PushService, error) {
+	if nc.Services == nil || nc.Services.Push == nil {
+		return nil, errors.New("push is not available: no push service is configured")
+	}
+	return nc.Services.Push, nil
+}
+
+// stateString reads a string from shared state ("" when absent or not a
+// string).
+func stateString(nc *engine.Context, key string) string {
+	v, _ := nc.State(key).UnmarkDeep()
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
 }
 
 var _ engine.Node = (*pushSender)(nil)

@@ -2,6 +2,8 @@ package nodes
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/authd/authd/engine"
 )
@@ -58,19 +60,74 @@ func newPushWait(cfg any) (engine.Node, error) {
 	return &pushWait{seconds: c.Seconds, exit: c.Exit, message: c.Message}, nil
 }
 
-// pushWait suspends with a `wait` callback for `seconds` (RADIUS holds the
-// request meanwhile), then leaves by done so push_result_verifier can read
-// the answer; with exit = true the user may leave by exit instead. The
-// runtime comes with the push issue.
+// pushWait suspends with a `wait` callback for `seconds` and a `text`
+// callback (the message, and for number matching the number to pick on
+// the phone), then leaves by done so push_result_verifier can read the
+// answer; with exit = true the user may leave by exit instead, which
+// withdraws the push. Front ends that hold the request (RADIUS, an HTTP
+// long poll) resume it at once when the answer arrives, because the push
+// service wakes the session (engine.Wake); a client that simply comes
+// back after `seconds` works too.
+//
+// When the push was already answered (or expired) before the wait began,
+// it leaves by done at once instead of making anyone wait.
 type pushWait struct {
 	seconds int
 	exit    bool
 	message map[string]string
 }
 
+// Callback ids of push_wait.
+const (
+	pushWaitCallback = "wait"
+	pushTextCallback = "message"
+)
+
+// Default texts shown while waiting.
+const (
+	defaultPushWaitMessage   = "Approve the sign-in request on your phone."
+	defaultPushNumberMessage = "Choose {{number}} on your phone to approve the sign-in."
+)
+
 // Process implements engine.Node.
-func (n *pushWait) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("push_wait")
+func (n *pushWait) Process(ctx context.Context, nc *engine.Context) (engine.Result, error) {
+	svc, err := pushService(nc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	id := stateString(nc, statePushMessageID)
+	if nc.Resumed() {
+		if a, _ := nc.Answer(pushWaitCallback); a == "exit" && n.exit {
+			if id != "" {
+				if err := svc.CancelPush(ctx, realmName(nc), nc.UserName(), id, nc.Now()); err != nil {
+					nc.Log().Warn("withdrawing the push", "err", err)
+				}
+			}
+			return engine.Result{Outcome: "exit", Reason: "the user left the push wait"}, nil
+		}
+		return engine.Next("done"), nil
+	}
+	if id == "" {
+		return engine.Next("done"), nil // push_result_verifier says what is missing
+	}
+	st, err := svc.PushStatus(ctx, realmName(nc), nc.UserName(), id, nc.Now())
+	if err != nil || st.State != engine.PushPending {
+		return engine.Next("done"), nil
+	}
+	text := engine.Callback{Type: engine.CallbackText, ID: pushTextCallback, ChallengeNumber: st.ChallengeNumber}
+	switch {
+	case len(n.message) > 0:
+		text.Message = localize(n.message, nc)
+	case st.ChallengeNumber > 0:
+		text.Message = defaultPushNumberMessage
+	default:
+		text.Message = defaultPushWaitMessage
+	}
+	text.Message = strings.ReplaceAll(expand(text.Message, nc), "{{number}}", strconv.Itoa(st.ChallengeNumber))
+	return engine.Ask(
+		engine.Callback{Type: engine.CallbackWait, ID: pushWaitCallback, Seconds: n.seconds, Exit: n.exit},
+		text,
+	), nil
 }
 
 var _ engine.Node = (*pushWait)(nil)
