@@ -21,6 +21,16 @@ import (
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	st := &reqState{req: r, session: NewSession()}
 	ctx := withState(r.Context(), st)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err == nil {
+		// fosite answers invalid_request here; RFC 6749 §5.2 says this.
+		switch gt := r.PostForm.Get("grant_type"); gt {
+		case "", GrantAuthorizationCode, GrantRefreshToken, GrantPassword, GrantClientCredentials:
+		default:
+			p.tokenError(ctx, w, fosite.NewAccessRequest(st.session), fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
+			return
+		}
+	}
 	ar, err := p.f.NewAccessRequest(ctx, r, st.session)
 	if err != nil {
 		if st.grantErr != nil {

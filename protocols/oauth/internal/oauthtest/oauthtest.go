@@ -168,6 +168,17 @@ relying_party "spa" {
   access_token_format = "jwt"
 }
 
+relying_party "portal" {
+  realm         = realm.corp
+  journey       = journey.password
+  client_type   = "confidential"
+  client_id     = "portal"
+  client_secret = env("WEB_SECRET")
+  pkce          = "optional"
+  redirect_uris = ["%[1]s/app/callback", "%[1]s/app/signed-out"]
+  scopes        = ["openid", "profile", "email"]
+}
+
 relying_party "enrol" {
   realm         = realm.corp
   journey       = journey.enrol
