@@ -607,7 +607,9 @@ func decodeSettings(l *loader, n *Node, t *engine.NodeType, plan *settingsPlan, 
 	default:
 		_, diags = n.body.Content(&hcl.BodySchema{})
 	}
-	diags = append(diags, l.flushMissing(bodyExprs(n.body)...)...)
+	if len(l.missing) > 0 {
+		diags = append(diags, l.flushMissing(bodyExprs(n.body)...)...)
+	}
 	return diags
 }
 
