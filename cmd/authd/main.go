@@ -1,10 +1,50 @@
 // Command authd is the declarative authentication journey server and its
 // tools: it checks, formats and draws configurations, serves journeys, and
 // manages the users of a store, directly or through a running server's
-// admin socket.
+// admin socket. The command line follows the project's CLI contract
+// (spec/cli.md); `authd COMMAND -h` documents each command.
 //
 // Exit codes: 0 success, 1 a user error (one line on stderr saying why),
-// 2 a usage error (bad flags or arguments).
+// 2 a usage error (bad flags or arguments). A panic is turned into a
+// one-line internal error; no stack trace reaches the terminal.
+//
+// Decisions the contract leaves open, and why:
+//
+//   - Flags may follow positional arguments (`authd user add bob -realm
+//     corp`), because people type them in that order; "--" ends flags.
+//   - `authd validate` prints diagnostics and its summary line to stdout
+//     (it is the command's output, and CI pipes it); other commands print
+//     errors to stderr. validate does not require env() variables to be
+//     set (CI rarely has secrets); `authd run` does.
+//   - Admin commands (user, backup) first try to open the store with a
+//     300 ms lock timeout; when a running authd holds it they talk to that
+//     server through DATA/admin.sock, so both paths run the same code
+//     (protocols/admin's UserService) with the same messages. Read-only
+//     commands (user list, backup) never create a store.
+//   - Realm names are checked against the configuration that is found
+//     (-config, $AUTHD_CONFIG, *.hcl in .), with a "did you mean"; through
+//     the socket, the server checks against what it serves. With no
+//     configuration at all, realms are not checked and a warning says so,
+//     so users can be loaded before the configuration is written.
+//   - Passwords come from the first line of stdin (-password-stdin) or a
+//     terminal prompt asked twice without echo; never from argv. Realm and
+//     user are checked before the prompt, so nobody types a password only
+//     to learn the realm was misspelt.
+//   - `authd run -listen ADDR` overrides server.http.listen, so the quick
+//     start (which listens on 127.0.0.1:9000) can run beside another
+//     service and tests can use port 0.
+//   - The quick start creates the user "demo" with a random 20-character
+//     password when its realm has no user, and prints the banner (URL,
+//     user, password, curl commands) only then: the password is shown
+//     once and never logged.
+//   - Reload (SIGHUP, `authd reload`, -watch) swaps journeys and RADIUS
+//     clients/policies atomically; a configuration with errors is refused
+//     and the running one stays. Listener and store changes need a
+//     restart (a warning says so). -watch polls file sizes and times every
+//     second and reloads once they are stable, which works on every file
+//     system, ConfigMaps included, without a notification dependency.
+//   - server.store.encryption_key is accepted but the store is not yet
+//     encrypted; authd run warns at start.
 package main
 
 import (

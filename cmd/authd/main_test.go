@@ -143,7 +143,7 @@ func TestValidate(t *testing.T) {
 		{name: "-config", files: map[string]string{"conf/a.hcl": goodConfig}, args: []string{"-config", "conf"},
 			code: 0, stdout: []string{"configuration valid"}},
 		{name: "syntax error", files: map[string]string{"a.hcl": "realm \"corp\" {\n  display_name = \n}\n"},
-			code: 1, stdout: []string{"a.hcl line 2", "1 error"}},
+			code: 1, stdout: []string{"a.hcl", "display_name =", "1 error"}},
 		{name: "unwired outcome", files: map[string]string{"a.hcl": strings.Replace(goodConfig, ", locked = failure", "", 1)},
 			code: 1, stdout: []string{"locked", "error"}},
 		{name: "undefined node", files: map[string]string{"a.hcl": strings.Replace(goodConfig, "next = node.check", "next = node.chek", 1)},
