@@ -61,6 +61,7 @@ func decodePushProviderBlock(l *loader, block *hcl.Block) (*PushProvider, hcl.Di
 			diags = append(diags, d...)
 			if ok {
 				s.KeyFile = l.configPath(v)
+				diags = append(diags, l.requireFile(a, s.KeyFile)...)
 			}
 		}
 		if a := c.Attributes["environment"]; a != nil {
@@ -83,6 +84,7 @@ func decodePushProviderBlock(l *loader, block *hcl.Block) (*PushProvider, hcl.Di
 			diags = append(diags, d...)
 			if ok {
 				s.CredentialsFile = l.configPath(v)
+				diags = append(diags, l.requireFile(a, s.CredentialsFile)...)
 			}
 		}
 		p.FCM = s

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -180,6 +181,7 @@ func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
 				if a := tc.Attributes["cert_file"]; a != nil {
 					if v, ok, d := l.str(a); ok {
 						t.CertFile = l.configPath(v)
+						diags = append(diags, l.requireFile(a, t.CertFile)...)
 					} else {
 						diags = append(diags, d...)
 					}
@@ -187,6 +189,7 @@ func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
 				if a := tc.Attributes["key_file"]; a != nil {
 					if v, ok, d := l.str(a); ok {
 						t.KeyFile = l.configPath(v)
+						diags = append(diags, l.requireFile(a, t.KeyFile)...)
 					} else {
 						diags = append(diags, d...)
 					}
@@ -242,4 +245,29 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// requireFile checks, for authd run only (Options.RequireEnv), that a path
+// setting names a file that exists: validate runs where key files are
+// usually absent, a server must not start without them.
+func (l *loader) requireFile(a *hcl.Attribute, path string) hcl.Diagnostics {
+	if !l.opts.RequireEnv || path == "" || l.curBase == "" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	if err == nil && !st.IsDir() {
+		return nil
+	}
+	why := "does not exist"
+	if err == nil {
+		why = "is a directory"
+	} else if !os.IsNotExist(err) {
+		why = "cannot be read: " + pathErr(err)
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "File not found",
+		Detail:   fmt.Sprintf("The %s %q %s, and authd cannot start without it. Paths are relative to the directory of the file that names them.", a.Name, path, why),
+		Subject:  a.Expr.Range().Ptr(),
+	}}
 }
