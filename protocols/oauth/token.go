@@ -67,9 +67,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := p.f.NewAccessResponse(ctx, ar)
 	if err != nil {
-		if errors.Is(err, storage.ErrConflict) {
+		if errors.Is(err, storage.ErrConflict) || errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) {
 			// Another request used the same code (or refresh token, past
-			// its grace window) between fosite's read and our write:
+			// its grace window) between fosite's reads and our write:
 			// treat it as reuse and revoke what the grant produced.
 			if rerr := p.store.RevokeGrant(context.WithoutCancel(ctx), ar.GetID()); rerr != nil {
 				p.log.Error("revoking a reused grant", "err", rerr)

@@ -95,9 +95,10 @@ type Page struct {
 }
 
 // Refresh is the content of the meta refresh element. The URL is one the
-// front end built from its own path and an opaque id, never user input.
-func (p *Page) Refresh() template.HTMLAttr {
-	return template.HTMLAttr(strconv.Itoa(p.RefreshSeconds) + ";url=" + template.HTMLEscapeString(p.RefreshURL))
+// front end built from its own path and an opaque id, never user input;
+// the template escapes it for the attribute.
+func (p *Page) Refresh() string {
+	return strconv.Itoa(p.RefreshSeconds) + ";url=" + p.RefreshURL
 }
 
 // Render writes the page of kind to w. The whole page is rendered before
