@@ -35,9 +35,21 @@ var rootSchema = &hcl.BodySchema{
 	},
 }
 
+// TestFileSuffix ends the names of `authd test` scenario files. They may
+// sit beside the configuration they test, so Load skips them when it reads
+// a directory.
+const TestFileSuffix = ".authtest.hcl"
+
+// IsTestFile reports whether a file name is an `authd test` scenario file
+// (*.authtest.hcl, or its JSON form), which is not configuration.
+func IsTestFile(name string) bool {
+	return strings.HasSuffix(name, TestFileSuffix) || strings.HasSuffix(name, TestFileSuffix+".json")
+}
+
 // Load reads the configuration: every *.hcl and *.hcl.json file of each
-// directory (not recursing), or the named files, merged as one. file()
-// paths resolve against the directory of the file that calls it.
+// directory (not recursing; *.authtest.hcl scenario files are skipped), or
+// the named files, merged as one. file() paths resolve against the
+// directory of the file that calls it.
 func Load(paths []string, opts Options) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	sources := map[string][]byte{}
@@ -86,7 +98,7 @@ func Load(paths []string, opts Options) (*Config, hcl.Diagnostics) {
 		n := 0
 		for _, e := range ents {
 			name := e.Name()
-			if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")) {
+			if e.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")) || IsTestFile(name) {
 				continue
 			}
 			add(filepath.Join(p, name))
