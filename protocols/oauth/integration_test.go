@@ -1,0 +1,126 @@
+package oauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/protocols/oauth"
+	"github.com/authd/authd/protocols/oauth/internal/oauthtest"
+)
+
+// suiteDir is the Node suite, relative to this package.
+var suiteDir = filepath.Join("..", "..", "testdata", "oidc-client")
+
+// nodeSuite prepares the Node suite: it skips when node is not installed
+// (make test installs it through .ci/install-tools) and runs npm ci when
+// the dependencies are missing.
+func nodeSuite(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed; `make tools` (.ci/install-tools) installs it — skipping the openid-client suite")
+	}
+	if _, err := os.Stat(filepath.Join(suiteDir, "node_modules", "openid-client")); err != nil {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Skip("npm is not installed; skipping the openid-client suite")
+		}
+		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+		cmd.Dir = suiteDir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", suiteDir, err, out)
+		}
+	}
+	return node
+}
+
+var summary = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed$`)
+
+// runNode runs a script of the suite against fx and checks its summary.
+func runNode(t *testing.T, fx *oauthtest.Fixture, node, script string, extraEnv ...string) string {
+	t.Helper()
+	secrets, _ := json.Marshal(map[string]string{
+		"web": oauthtest.WebSecret, "portal": oauthtest.WebSecret, "service": oauthtest.ServiceSecret,
+		"cli": oauthtest.CLISecret, "cli-mfa": oauthtest.CLISecret, "rs": oauthtest.RSSecret,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = suiteDir
+	cmd.Env = append(os.Environ(),
+		"AUTHD_ISSUER="+fx.URL,
+		"AUTHD_CALLBACK="+fx.Callback,
+		"AUTHD_SECRETS="+string(secrets),
+		"AUTHD_USER="+oauthtest.Alice,
+		"AUTHD_PASSWORD="+oauthtest.AlicePassword,
+		"AUTHD_CODE="+oauthtest.GoodCode,
+		"AUTHD_GRACE_MS=1000",
+	)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	t.Logf("%s:\n%s", script, out.String())
+	m := summary.FindAllStringSubmatch(out.String(), -1)
+	if err != nil || len(m) == 0 || m[len(m)-1][2] != "0" || m[len(m)-1][1] == "0" {
+		t.Fatalf("%s failed: %v", script, err)
+	}
+	return out.String()
+}
+
+// TestOpenIDClientSuite runs openid-client (Node) against the provider:
+// discovery, authorization code + PKCE with the login driven over HTTP,
+// ID token validation against the JWKS, userinfo, refresh, introspection,
+// revocation, the password grant, client credentials and logout.
+func TestOpenIDClientSuite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	node := nodeSuite(t)
+	fx := start(t, func(c *oauth.Config) { c.RefreshGrace = time.Second })
+	runNode(t, fx, node, "suite.mjs")
+}
+
+// TestBrowserLogin logs in through the pages with Chromium (playwright-core)
+// and keeps a screenshot of every page under test-artifacts/oidc-browser.
+func TestBrowserLogin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		for _, c := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+			if _, err := os.Stat(c); err == nil {
+				chromium = c
+				break
+			}
+		}
+	}
+	if chromium == "" || runtime.GOOS != "linux" {
+		t.Skip("chromium is not installed (Debian package chromium; .ci/install-tools installs it) — skipping the browser test")
+	}
+	node := nodeSuite(t)
+	fx := start(t)
+	artifacts, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "oidc-browser"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.RemoveAll(artifacts)
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runNode(t, fx, node, "browser.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
+	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
+	if len(shots) < 4 {
+		t.Fatalf("%d screenshots in %s, want one per page", len(shots), artifacts)
+	}
+	t.Logf("screenshots: %s", artifacts)
+}
