@@ -66,17 +66,44 @@ func newGetAuthenticatorApp(cfg any) (engine.Node, error) {
 	return &getAuthenticatorApp{apple: c.AppleURL, google: c.GoogleURL, message: c.Message}, nil
 }
 
-// getAuthenticatorApp shows where to get the app and continues when the
-// user comes back. Links mean nothing over RADIUS. The runtime comes with
-// the push registration issue.
+// getAuthenticatorApp shows where to get the app (a `text` callback with
+// the message, then one per link, whose URI field carries the link for
+// front ends that draw it as one) and continues when the user comes back.
+// Links mean nothing over RADIUS.
 type getAuthenticatorApp struct {
 	apple, google string
 	message       map[string]string
 }
 
+const defaultGetAppMessage = "Install the authenticator app on your phone, then come back here."
+
+// Callback ids of get_authenticator_app.
+const (
+	getAppMessageID = "message"
+	getAppAppleID   = "apple_url"
+	getAppGoogleID  = "google_url"
+	getAppShown     = "shown"
+)
+
 // Process implements engine.Node.
-func (n *getAuthenticatorApp) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("get_authenticator_app")
+func (n *getAuthenticatorApp) Process(_ context.Context, nc *engine.Context) (engine.Result, error) {
+	if nc.Resumed() && nc.Data() == getAppShown {
+		nc.SetData("")
+		return engine.Next("next"), nil
+	}
+	msg := defaultGetAppMessage
+	if len(n.message) > 0 {
+		msg = localize(n.message, nc)
+	}
+	cbs := []engine.Callback{{Type: engine.CallbackText, ID: getAppMessageID, Message: expand(msg, nc)}}
+	if n.apple != "" {
+		cbs = append(cbs, engine.Callback{Type: engine.CallbackText, ID: getAppAppleID, Message: "App Store: " + n.apple, URI: n.apple})
+	}
+	if n.google != "" {
+		cbs = append(cbs, engine.Callback{Type: engine.CallbackText, ID: getAppGoogleID, Message: "Google Play: " + n.google, URI: n.google})
+	}
+	nc.SetData(getAppShown)
+	return engine.Ask(cbs...), nil
 }
 
 var _ engine.Node = (*getAuthenticatorApp)(nil)

@@ -1,6 +1,10 @@
 package nodes_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/authd/authd/engine"
+)
 
 func TestGetAuthenticatorAppSettings(t *testing.T) {
 	wantOutcomes(t, "get_authenticator_app", ``, "next")
@@ -12,5 +16,18 @@ func TestGetAuthenticatorAppSettings(t *testing.T) {
 	build(t, "get_authenticator_app", src)
 	buildErr(t, "get_authenticator_app", `apple_url = "apps.apple.com/x"`, "apple_url")
 	buildErr(t, "get_authenticator_app", `google_url = "javascript:alert(1)"`, "google_url")
-	wantNotAvailable(t, "get_authenticator_app", src)
+}
+
+func TestGetAuthenticatorAppShows(t *testing.T) {
+	n := build(t, "get_authenticator_app", "google_url = \"https://play.google.com/x\"\nmessage = { en = \"Get the {{issuer}} app\" }")
+	e := newEnv()
+	cbs := wantAsk(t, process(t, n, e.ctx("app", nil)), engine.CallbackText, engine.CallbackText)
+	if cbs[0].Message != "Get the Example Corp app" || cbs[1].ID != "google_url" || cbs[1].Message != "Google Play: https://play.google.com/x" {
+		t.Errorf("callbacks %+v", cbs)
+	}
+	// Coming back continues; the node's data is cleared.
+	wantOutcome(t, process(t, n, e.ctx("app", answer(cbs, nil))), "next")
+	if e.session.Data["app"] != "" {
+		t.Error("data left behind")
+	}
 }

@@ -80,16 +80,35 @@ func newMFARegistrationOptions(cfg any) (engine.Node, error) {
 }
 
 // mfaRegistrationOptions asks the user what to do about a missing second
-// factor with a choice among its outcomes. The runtime comes with the push
-// registration issue.
+// factor with a `choice` callback among its outcomes (register, get_app,
+// skip, opt_out, as the settings allow) and leaves by the one chosen. An
+// answer matches an option exactly, ignoring case, or by its 1-based
+// position (over RADIUS the user types it); anything else, blank included,
+// asks again.
 type mfaRegistrationOptions struct {
 	options []engine.Outcome
 	message map[string]string
 }
 
+const defaultMFARegistrationMessage = "Protect your {{issuer}} account with a second factor."
+
 // Process implements engine.Node.
-func (n *mfaRegistrationOptions) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("mfa_registration_options")
+func (n *mfaRegistrationOptions) Process(_ context.Context, nc *engine.Context) (engine.Result, error) {
+	opts := make([]string, len(n.options))
+	for i, o := range n.options {
+		opts[i] = string(o)
+	}
+	if nc.Resumed() {
+		ans, _ := nc.Answer(choiceID)
+		if o, ok := (&choice{options: opts}).match(ans); ok {
+			return engine.Result{Outcome: engine.Outcome(o), Reason: "the user chose " + o}, nil
+		}
+	}
+	msg := defaultMFARegistrationMessage
+	if len(n.message) > 0 {
+		msg = localize(n.message, nc)
+	}
+	return engine.Ask(engine.Callback{Type: engine.CallbackChoice, ID: choiceID, Prompt: expand(msg, nc), Options: opts}), nil
 }
 
 var _ engine.Node = (*mfaRegistrationOptions)(nil)

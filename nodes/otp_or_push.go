@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/authd/authd/engine"
@@ -46,15 +47,50 @@ func newOTPOrPush(cfg any) (engine.Node, error) {
 	return n, nil
 }
 
-// otpOrPush asks once for either a one-time code or a push: a code leaves
-// by code (handing it to otp_verify within the request), a blank answer or
-// the word "push" by push, and a user with neither an OTP token nor a push
-// device by not_enrolled. The runtime comes with the OTP issue.
+// otpOrPush asks once for either a one-time code or a push, as
+// FortiAuthenticator does: a blank answer or the word "push" (any case)
+// leaves by push; anything else leaves by code, handing the answer to
+// otp_verify within the request (a transient value: the code never reaches
+// the session), where a malformed code fails like a wrong one. A user with
+// neither a confirmed OTP token nor a live push device leaves by
+// not_enrolled before anything is asked.
 type otpOrPush struct{ prompt string }
 
 // Process implements engine.Node.
-func (n *otpOrPush) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("otp_or_push")
+func (n *otpOrPush) Process(ctx context.Context, nc *engine.Context) (engine.Result, error) {
+	if nc.Resumed() {
+		ans, _ := nc.Answer(otpCodeID)
+		a := strings.TrimSpace(ans)
+		if a == "" || strings.EqualFold(a, "push") {
+			return engine.Result{Outcome: "push", Reason: "push chosen"}, nil
+		}
+		nc.SetTransient(transientOTPCode, a)
+		return engine.Result{Outcome: "code", Reason: "code entered"}, nil
+	}
+	user := nc.UserName()
+	if user == "" {
+		return engine.Result{Outcome: "not_enrolled", Reason: "no user is known"}, nil
+	}
+	repo, err := mfaRepo(nc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	hasToken, err := repo.HasToken(realmName(nc), user)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if !hasToken {
+		hasDevice := false
+		if nc.Services != nil && nc.Services.Push != nil {
+			if hasDevice, err = nc.Services.Push.HasDevice(ctx, realmName(nc), user); err != nil {
+				return engine.Result{}, fmt.Errorf("looking up push devices: %w", err)
+			}
+		}
+		if !hasDevice {
+			return engine.Result{Outcome: "not_enrolled", Reason: "the user has no OTP token and no push device"}, nil
+		}
+	}
+	return engine.Ask(engine.Callback{Type: engine.CallbackCode, ID: otpCodeID, Prompt: expand(n.prompt, nc)}), nil
 }
 
 var _ engine.Node = (*otpOrPush)(nil)

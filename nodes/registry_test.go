@@ -12,7 +12,7 @@ import (
 // TestRegistry checks every built-in type is registered completely, with
 // the interactivity, front-end limits and facts journeys rely on.
 func TestRegistry(t *testing.T) {
-	interactive := []string{"credentials", "username", "password", "message", "choice", "otp_or_push",
+	interactive := []string{"credentials", "username", "password", "message", "choice", "otp_or_push", "otp_verify",
 		"push_wait", "push_registration", "otp_registration", "mfa_registration_options",
 		"get_authenticator_app", "recovery_code_display", "recovery_code_collector", "sms_otp_verify",
 		"federated_login"}

@@ -2,6 +2,8 @@ package nodes
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/authd/authd/engine"
 )
@@ -55,18 +57,89 @@ func newSMSOTPVerify(cfg any) (engine.Node, error) {
 	return n, nil
 }
 
-// smsOTPVerify asks the code sms_otp_sender sent: success when it matches,
-// expired when its lifetime passed, resend when the user asks for a new
-// one, failure after max_attempts wrong codes. The runtime comes with the
-// SMS issue.
+// smsOTPVerify asks the code sms_otp_sender sent (a `code` callback) and
+// leaves by success when it matches, once: the code is then void. expired:
+// the code's lifetime passed (checked before the code, so a late right code
+// is expired, not success). resend: the user answered "resend" (any case);
+// sms_otp_sender enforces max_resends. A wrong code asks again until
+// max_attempts wrong codes (0: unlimited within the lifetime), then
+// failure, and the code is void. Wrong codes count toward the realm's
+// lockout, and a locked account fails without its code being checked. A
+// blank answer asks again and counts as nothing. Without an outstanding
+// code (no sms_otp_sender ran, or its code is spent) it fails.
 type smsOTPVerify struct {
 	maxAttempts int
 	prompt      string
 }
 
+// smsResendWord is the answer that asks for a new code.
+const smsResendWord = "resend"
+
 // Process implements engine.Node.
-func (n *smsOTPVerify) Process(context.Context, *engine.Context) (engine.Result, error) {
-	return engine.Result{}, errNotAvailable("sms_otp_verify")
+func (n *smsOTPVerify) Process(_ context.Context, nc *engine.Context) (engine.Result, error) {
+	rec := loadSMS(nc)
+	if rec == nil || rec.Hash == nil {
+		return engine.Result{Outcome: "failure", Reason: "no SMS code is outstanding"}, nil
+	}
+	u, res, done, err := mfaUser(nc)
+	if done || err != nil {
+		return res, err
+	}
+	now := nc.Now()
+	if !nc.Resumed() {
+		if !now.Before(rec.Expires) {
+			return n.expire(nc, rec)
+		}
+		return n.ask(), nil
+	}
+	ans, _ := nc.Answer(otpCodeID)
+	ans = strings.TrimSpace(ans)
+	switch {
+	case strings.EqualFold(ans, smsResendWord):
+		return engine.Result{Outcome: "resend", Reason: "the user asked for a new code"}, nil
+	case !now.Before(rec.Expires):
+		return n.expire(nc, rec)
+	case ans == "":
+		return n.ask(), nil
+	}
+	repo, err := mfaRepo(nc)
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if repo.CheckCode(rec.Hash, nc.Session.ID, ans) {
+		rec.Hash = nil
+		saveSMS(nc, rec)
+		if err := clearFailures(nc, u); err != nil {
+			return engine.Result{}, err
+		}
+		return engine.Result{Outcome: "success", Reason: "SMS code accepted"}, nil
+	}
+	rec.Attempts++
+	saveSMS(nc, rec)
+	res, locked, err := codeFailure(nc, u, ans, "wrong SMS code")
+	if err != nil {
+		return engine.Result{}, err
+	}
+	if locked || (n.maxAttempts > 0 && rec.Attempts >= n.maxAttempts) {
+		rec.Hash = nil
+		saveSMS(nc, rec)
+		if !locked {
+			res.Reason = fmt.Sprintf("%d wrong SMS codes (max_attempts = %d)", rec.Attempts, n.maxAttempts)
+		}
+		return res, nil
+	}
+	return n.ask(), nil
+}
+
+func (n *smsOTPVerify) ask() engine.Result {
+	return engine.Ask(engine.Callback{Type: engine.CallbackCode, ID: otpCodeID, Prompt: n.prompt})
+}
+
+// expire voids the code and leaves by expired.
+func (n *smsOTPVerify) expire(nc *engine.Context, rec *smsRecord) (engine.Result, error) {
+	rec.Hash = nil
+	saveSMS(nc, rec)
+	return engine.Result{Outcome: "expired", Reason: "the SMS code expired"}, nil
 }
 
 var _ engine.Node = (*smsOTPVerify)(nil)
