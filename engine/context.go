@@ -145,7 +145,11 @@ func (c *Context) Log() *slog.Logger {
 	if c.Services != nil && c.Services.Log != nil {
 		l = c.Services.Log
 	}
-	return l.With("session", shortID(c.Session.ID), "journey", c.Journey.Name, "node", c.Node.Name)
+	l = l.With("session", shortID(c.Session.ID), "journey", c.Journey.Name, "node", c.Node.Name)
+	if c.Request != nil && c.Request.RequestID != "" {
+		l = l.With("request_id", c.Request.RequestID)
+	}
+	return l
 }
 
 // EvalContext returns the variables and functions of runtime expressions

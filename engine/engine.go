@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authd/authd/engine/audit"
+	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/users"
 )
@@ -42,6 +44,11 @@ type Options struct {
 	Clock    Clock       // default: SystemClock
 	Log      *slog.Logger
 	MaxSteps int // default DefaultMaxSteps
+	// Audit receives one entry for every journey that ends, whichever
+	// front end drove it, plus one per enrolment the journey made; it is
+	// also handed to nodes and front ends as Services.Audit. Default:
+	// audit.Discard.
+	Audit audit.Logger
 }
 
 // Engine runs journeys. It is safe for concurrent use; one Engine serves
@@ -58,6 +65,12 @@ type Engine struct {
 	// byRevision keeps the program each journey revision was loaded with, so
 	// sessions finish on the graph they started on after a reload.
 	byRevision map[string]*Program
+	// retired records when each replaced program stopped taking new
+	// sessions, so Sweep can drop it once no session can still use it.
+	retired map[*Program]time.Time
+
+	audit   audit.Logger
+	pending pendingCache
 
 	locks [256]sync.Mutex
 	seed  maphash.Seed
@@ -81,12 +94,17 @@ func New(o Options) *Engine {
 	if o.MaxSteps <= 0 {
 		o.MaxSteps = DefaultMaxSteps
 	}
+	if o.Audit == nil {
+		o.Audit = audit.Discard
+	}
 	e := &Engine{
 		kv: o.KV, clock: o.Clock, log: o.Log, maxSteps: o.MaxSteps,
 		byRevision: map[string]*Program{},
+		retired:    map[*Program]time.Time{},
 		seed:       maphash.MakeSeed(),
+		audit:      o.Audit,
 	}
-	e.svc = &Services{KV: o.KV, Users: o.Users, Clock: o.Clock, Log: o.Log}
+	e.svc = &Services{KV: o.KV, Users: o.Users, Clock: o.Clock, Log: o.Log, Audit: o.Audit}
 	e.svc.Journeys = func(name string) *Journey {
 		if p := e.prog.Load(); p != nil {
 			return p.Journeys[name]
@@ -107,8 +125,56 @@ func (e *Engine) Load(p *Program) {
 	for _, j := range p.Journeys {
 		e.byRevision[j.Revision] = p
 	}
+	if old := e.prog.Swap(p); old != nil && old != p {
+		e.retired[old] = e.clock.Now()
+	}
+	delete(e.retired, p)
 	e.mu.Unlock()
-	e.prog.Store(p)
+}
+
+// pruneRevisions forgets programs that were replaced long enough ago that
+// every session started on them has expired, so months of reloads do not
+// keep every old configuration in memory.
+func (e *Engine) pruneRevisions(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cur := e.prog.Load()
+	drop := map[*Program]bool{}
+	for p, at := range e.retired {
+		if now.After(at.Add(maxSessionTimeout(p))) {
+			drop[p] = true
+			delete(e.retired, p)
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	for rev, p := range e.byRevision {
+		if p != cur && drop[p] {
+			delete(e.byRevision, rev)
+		}
+	}
+}
+
+// maxSessionTimeout is the longest a session of p can live.
+func maxSessionTimeout(p *Program) time.Duration {
+	d := DefaultSessionTimeout
+	for _, j := range p.Journeys {
+		d = max(d, j.SessionTimeout)
+	}
+	return d
+}
+
+// Revisions returns how many programs the engine keeps for running
+// sessions (the current one included), for tests and diagnostics.
+func (e *Engine) Revisions() int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	seen := map[*Program]bool{}
+	for _, p := range e.byRevision {
+		seen[p] = true
+	}
+	return len(seen)
 }
 
 // Program returns the program new sessions start on (nil before Load).
@@ -143,11 +209,15 @@ func (e *Engine) Start(ctx context.Context, realm, journey string, req Request) 
 	if j == nil || j.Realm != realm {
 		return nil, &NotFoundError{Kind: "journey", Name: journey}
 	}
+	if req.RequestID == "" {
+		req.RequestID = RequestIDFrom(ctx)
+	}
 	now := e.clock.Now()
 	timeout := j.SessionTimeout
 	if timeout <= 0 {
 		timeout = DefaultSessionTimeout
 	}
+	metrics.JourneyStarted(j.Name)
 	s := &Session{
 		ID: NewID(), Realm: realm, Journey: j.Name, Revision: j.Revision,
 		Node: j.Start, Created: now, Expires: now.Add(timeout),
@@ -161,6 +231,9 @@ func (e *Engine) Start(ctx context.Context, realm, journey string, req Request) 
 func (e *Engine) Resume(ctx context.Context, id string, answers []Callback, req Request) (*Response, error) {
 	if id == "" || len(id) > 128 {
 		return nil, &SessionError{ID: id, Err: ErrSessionNotFound}
+	}
+	if req.RequestID == "" {
+		req.RequestID = RequestIDFrom(ctx)
 	}
 	mu := e.lockFor(id)
 	mu.Lock()
@@ -296,14 +369,14 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 			return nil, err
 		}
 		if steps >= e.maxSteps {
-			e.log.Error("journey exceeded the step limit", "journey", j.Name, "node", s.Node, "steps", steps)
-			return e.finish(s, Failure, fmt.Sprintf("step limit of %d exceeded at node %s", e.maxSteps, s.Node))
+			e.log.ErrorContext(ctx, "journey exceeded the step limit", "journey", j.Name, "node", s.Node, "steps", steps, "request_id", req.RequestID)
+			return e.finish(ctx, s, req, Failure, fmt.Sprintf("step limit of %d exceeded at node %s", e.maxSteps, s.Node))
 		}
 		steps++
 		s.Steps++
 		cn := j.Nodes[s.Node]
 		if cn == nil {
-			return e.finish(s, Failure, fmt.Sprintf("journey %s has no node %q", j.Name, s.Node))
+			return e.finish(ctx, s, req, Failure, fmt.Sprintf("journey %s has no node %q", j.Name, s.Node))
 		}
 		nc := &Context{
 			Session: s, Journey: j, Realm: realm, Node: cn, Request: req,
@@ -313,11 +386,16 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 			s.Path = append(s.Path, cn.Name)
 		}
 		answers = nil
+		started := time.Now() // wall time, for latency: not the engine's clock
 		res, err := e.process(ctx, cn, nc)
+		metrics.NodeDone(j.Name, cn.Name, cn.Type, time.Since(started), err != nil)
 		transient = nc.transient
 		if err != nil {
-			nc.Log().Error("node failed", "type", cn.Type, "err", err)
-			return e.finish(s, Failure, "internal error at node "+cn.Name)
+			nc.Log().ErrorContext(ctx, "node failed", "type", cn.Type, "err", err)
+			return e.finish(ctx, s, req, Failure, "internal error at node "+cn.Name)
+		}
+		if res.Outcome != "" && len(res.Callbacks) == 0 && res.Enter == "" {
+			s.addStep(Step{Node: cn.Name, Type: cn.Type, Outcome: res.Outcome})
 		}
 		switch {
 		case len(res.Callbacks) > 0:
@@ -325,7 +403,7 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 		case res.Enter != "":
 			inner := p.Journeys[res.Enter]
 			if inner == nil || len(s.Stack) >= maxInnerDepth {
-				return e.finish(s, Failure, fmt.Sprintf("cannot enter journey %q from node %s", res.Enter, cn.Name))
+				return e.finish(ctx, s, req, Failure, fmt.Sprintf("cannot enter journey %q from node %s", res.Enter, cn.Name))
 			}
 			s.Stack = append(s.Stack, Frame{Journey: j.Name, Revision: j.Revision, Node: cn.Name})
 			j = inner
@@ -337,20 +415,20 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 		for {
 			target, ok := cn.Edges[o]
 			if !ok {
-				return e.finish(s, Failure, fmt.Sprintf("node %s ended with outcome %q, which is not wired", cn.Name, o))
+				return e.finish(ctx, s, req, Failure, fmt.Sprintf("node %s ended with outcome %q, which is not wired", cn.Name, o))
 			}
 			if !IsTerminal(target) {
 				s.Node = target
 				break
 			}
 			if len(s.Stack) == 0 {
-				return e.finish(s, Outcome(target), res.Reason)
+				return e.finish(ctx, s, req, Outcome(target), res.Reason)
 			}
 			f := s.Stack[len(s.Stack)-1]
 			s.Stack = s.Stack[:len(s.Stack)-1]
 			j = p.Journeys[f.Journey]
 			if j == nil {
-				return e.finish(s, Failure, fmt.Sprintf("journey %q vanished", f.Journey))
+				return e.finish(ctx, s, req, Failure, fmt.Sprintf("journey %q vanished", f.Journey))
 			}
 			s.Journey, s.Revision, s.Node = j.Name, j.Revision, f.Node
 			cn = j.Nodes[f.Node]
@@ -404,7 +482,7 @@ func (e *Engine) suspend(s *Session, j *Journey, cbs []Callback, now time.Time) 
 	}, nil
 }
 
-func (e *Engine) finish(s *Session, o Outcome, reason string) (*Response, error) {
+func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome, reason string) (*Response, error) {
 	resp := &Response{
 		Journey: s.Journey, Node: s.Node, Done: true, Outcome: o, User: s.User,
 		Reason: reason, Path: append([]string(nil), s.Path...), State: s,
@@ -418,10 +496,12 @@ func (e *Engine) finish(s *Session, o Outcome, reason string) (*Response, error)
 			Outcome: o, Version: s.Version,
 		}
 		if err := e.save(t); err != nil {
+			e.ended(ctx, s, req, "error", "the journey's end could not be stored ("+reason+")")
 			return nil, err
 		}
 	}
 	s.Finished, s.Outcome, s.Reason, s.Pending = true, o, reason, nil
+	e.ended(ctx, s, req, o, reason)
 	e.Wake(s.ID) // release anyone still holding the finished session
 	return resp, nil
 }
@@ -477,6 +557,7 @@ func expiryKey(t time.Time, id string) []byte {
 // Sweep deletes sessions (and tombstones) that expired before now and
 // returns how many went.
 func (e *Engine) Sweep(now time.Time) (int, error) {
+	e.pruneRevisions(now)
 	var keys [][]byte
 	err := e.kv.View(func(tx store.Tx) error {
 		return tx.ForEach(bucketExpiry, nil, func(k, _ []byte) error {

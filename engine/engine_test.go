@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/engine/store/memstore"
@@ -389,5 +390,236 @@ func TestWakeReleasesHolders(t *testing.T) {
 	case <-e.WakeChan("s1"):
 		t.Error("a new holder must wait for the next wake")
 	default:
+	}
+}
+
+// collect is an audit.Logger that keeps what it is given.
+type collect struct {
+	mu      sync.Mutex
+	entries []audit.Entry
+}
+
+func (c *collect) Log(_ context.Context, e audit.Entry) {
+	c.mu.Lock()
+	c.entries = append(c.entries, e)
+	c.mu.Unlock()
+}
+
+func (c *collect) all() []audit.Entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]audit.Entry(nil), c.entries...)
+}
+
+// typedProgram is loginProgram with real node type names, so the audit
+// reason names the factor and the choice.
+func typedProgram(rev string) *engine.Program {
+	n := func(name, typ string, nd engine.Node, edges map[engine.Outcome]string) *engine.CompiledNode {
+		return &engine.CompiledNode{Name: name, Type: typ, Node: nd, Edges: edges}
+	}
+	return program(rev, journey("login", rev+"-login", "ask",
+		n("ask", "username", ask, map[engine.Outcome]string{"next": "check"}),
+		n("check", "password_check", funcNode(func(_ context.Context, nc *engine.Context) (engine.Result, error) {
+			if nc.UserName() == "alice" {
+				return engine.Result{Outcome: "success", Reason: "password ok"}, nil
+			}
+			return engine.Result{Outcome: "failure", Reason: "wrong password or unknown user"}, nil
+		}), map[engine.Outcome]string{"success": "confirm", "failure": "failure"}),
+		n("confirm", "choice", pick, map[engine.Outcome]string{"yes": "success", "no": "failure"}),
+	))
+}
+
+func TestJourneyEndsAreAudited(t *testing.T) {
+	log := &collect{}
+	clk := &fakeClock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	e := engine.New(engine.Options{KV: memstore.New(), Clock: clk, Audit: log})
+	e.Load(typedProgram("r1"))
+	if e.Services().Audit != audit.Logger(log) || e.Audit() != audit.Logger(log) {
+		t.Fatal("the audit logger is not handed to nodes and front ends")
+	}
+	ctx := engine.ContextWithRequestID(context.Background(), "req-1")
+	req := engine.Request{Protocol: "api", ClientIP: "192.0.2.7"}
+	run := func(user, choice string) {
+		t.Helper()
+		r, err := e.Start(ctx, "corp", "login", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err = e.Resume(ctx, r.Session, []engine.Callback{{ID: "username", Value: str(user)}}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.Done {
+			if _, err := e.Resume(ctx, r.Session, []engine.Callback{{ID: "choice", Value: str(choice)}}, req); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run("alice", "yes")
+	run("bob", "")
+	run("alice", "no")
+	got := log.all()
+	if len(got) != 3 {
+		t.Fatalf("want 3 entries, got %+v", got)
+	}
+	ok := got[0]
+	if ok.Kind != audit.KindJourney || ok.Realm != "corp" || ok.User != "alice" || ok.Journey != "login" ||
+		ok.Frontend != "api" || ok.Client != "192.0.2.7" || ok.Result != audit.ResultSuccess ||
+		ok.RequestID != "req-1" || len(ok.Session) == 0 || len(ok.Session) > 8 ||
+		fmt.Sprint(ok.Path) != "[ask check confirm]" || ok.Detail["node"] != "confirm" {
+		t.Fatalf("success entry: %+v", ok)
+	}
+	if ok.Reason != "authentication with password successful (chosen yes)" {
+		t.Fatalf("success reason %q", ok.Reason)
+	}
+	if got[1].Result != audit.ResultFailure || got[1].Reason != "authentication failed at check (wrong password or unknown user)" {
+		t.Fatalf("failure entry: %+v", got[1])
+	}
+	if got[2].Result != audit.ResultFailure || got[2].Reason != "authentication failed at confirm (chosen no)" {
+		t.Fatalf("declined entry: %+v", got[2])
+	}
+}
+
+// flakyKV fails every write while broken is set, like a full disk.
+type flakyKV struct {
+	store.KV
+	broken atomicBool
+}
+
+type atomicBool struct {
+	mu sync.Mutex
+	v  bool
+}
+
+func (b *atomicBool) set(v bool) { b.mu.Lock(); b.v = v; b.mu.Unlock() }
+func (b *atomicBool) get() bool  { b.mu.Lock(); defer b.mu.Unlock(); return b.v }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (f *flakyKV) Update(fn func(store.Tx) error) error {
+	if f.broken.get() {
+		return errDiskFull
+	}
+	return f.KV.Update(fn)
+}
+
+func (f *flakyKV) Batch(fn func(store.Tx) error) error {
+	if f.broken.get() {
+		return errDiskFull
+	}
+	return f.KV.Batch(fn)
+}
+
+func TestStoreWriteErrorFailsTheRequestCleanly(t *testing.T) {
+	kv := &flakyKV{KV: memstore.New()}
+	log := &collect{}
+	e := engine.New(engine.Options{KV: kv, Audit: log})
+	e.Load(loginProgram("r1"))
+	ctx := context.Background()
+	r, err := e.Start(ctx, "corp", "login", engine.Request{Protocol: "api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.Session
+	r, err = e.Resume(ctx, id, []engine.Callback{{ID: "username", Value: str("alice")}}, engine.Request{})
+	if err != nil || r.Node != "confirm" {
+		t.Fatalf("%v %+v", err, r)
+	}
+
+	kv.broken.set(true)
+	if _, err := e.Resume(ctx, id, []engine.Callback{{ID: "choice", Value: str("yes")}}, engine.Request{}); !errors.Is(err, errDiskFull) {
+		t.Fatalf("want the store's error, got %v", err)
+	}
+	if _, err := e.Start(ctx, "corp", "login", engine.Request{}); !errors.Is(err, errDiskFull) {
+		t.Fatalf("start on a full disk: %v", err)
+	}
+	if es := log.all(); len(es) != 1 || es[0].Result != audit.ResultError {
+		t.Fatalf("want one error entry, got %+v", es)
+	}
+
+	// The disk has room again: the session is where it was and finishes.
+	kv.broken.set(false)
+	r, err = e.Resume(ctx, id, []engine.Callback{{ID: "choice", Value: str("yes")}}, engine.Request{})
+	if err != nil || !r.Done || r.Outcome != engine.Success {
+		t.Fatalf("after the disk recovered: %v %+v", err, r)
+	}
+}
+
+func TestTrailKeepsTheNewestSteps(t *testing.T) {
+	loop := funcNode(func(_ context.Context, nc *engine.Context) (engine.Result, error) {
+		n := nc.Counter() + 1
+		nc.SetCounter(n)
+		if n < 100 {
+			return engine.Next("again"), nil
+		}
+		return engine.Next("done"), nil
+	})
+	e, _ := newEngine(t, memstore.New())
+	e.Load(program("r1", journey("loop", "r1-loop", "l", node("l", loop, map[engine.Outcome]string{"again": "l", "done": "success"}))))
+	r, err := e.Start(context.Background(), "corp", "loop", engine.Request{})
+	if err != nil || !r.Done {
+		t.Fatalf("%v %+v", err, r)
+	}
+	tr := r.State.Trail
+	if len(tr) != engine.MaxTrail || tr[len(tr)-1].Outcome != "done" || tr[0].Outcome != "again" {
+		t.Fatalf("trail of %d: first %+v last %+v", len(tr), tr[0], tr[len(tr)-1])
+	}
+}
+
+func TestOldRevisionsAreForgottenOnceTheirSessionsExpired(t *testing.T) {
+	e, clk := newEngine(t, memstore.New())
+	e.Load(loginProgram("r1"))
+	ctx := context.Background()
+	r, err := e.Start(ctx, "corp", "login", engine.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Load(loginProgram("r2"))
+	if n := e.Revisions(); n != 2 {
+		t.Fatalf("want both revisions kept, got %d", n)
+	}
+	clk.Add(engine.DefaultSessionTimeout / 2)
+	if _, err := e.Sweep(clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Revisions(); n != 2 {
+		t.Fatalf("pruned while a session may still run: %d", n)
+	}
+	// The old session still resumes on r1.
+	if r, err = e.Resume(ctx, r.Session, []engine.Callback{{ID: "username", Value: str("alice")}}, engine.Request{}); err != nil || r.Node != "confirm" {
+		t.Fatalf("%v %+v", err, r)
+	}
+	clk.Add(engine.DefaultSessionTimeout)
+	if _, err := e.Sweep(clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.Revisions(); n != 1 {
+		t.Fatalf("old revision kept after every session expired: %d", n)
+	}
+	// Reloading the same program again is harmless.
+	e.Load(e.Program())
+	if n := e.Revisions(); n != 1 {
+		t.Fatalf("%d", n)
+	}
+}
+
+func TestPendingSessions(t *testing.T) {
+	e, _ := newEngine(t, memstore.New())
+	e.Load(loginProgram("r1"))
+	ctx := context.Background()
+	var ids []string
+	for i := 0; i < 3; i++ {
+		r, err := e.Start(ctx, "corp", "login", engine.Request{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.Session)
+	}
+	// bob fails at once: that session leaves a tombstone, not a pending one.
+	if _, err := e.Resume(ctx, ids[0], []engine.Callback{{ID: "username", Value: str("bob")}}, engine.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.PendingSessions(); err != nil || n != 2 {
+		t.Fatalf("pending = %d, %v; want 2", n, err)
 	}
 }

@@ -9,6 +9,10 @@ type Request struct {
 	Locale    string      `json:"locale,omitempty"`
 	RADIUS    *RADIUSInfo `json:"radius,omitempty"`
 	OAuth     *OAuthInfo  `json:"oauth,omitempty"`
+	// RequestID ties the request's log lines and audit entry together; an
+	// HTTP front end takes it from ContextRequestID, RADIUS makes one per
+	// packet. It is not secret and not unique across restarts.
+	RequestID string `json:"request_id,omitempty"`
 	// Credentials carried by the protocol itself (RADIUS PAP): the
 	// credentials node takes them instead of asking. Never stored.
 	Credentials *Credentials `json:"-"`

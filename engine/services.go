@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/users"
 )
@@ -22,6 +23,10 @@ type Services struct {
 	SMS map[string]SMSSender
 	// Push sends push approvals and reads their answers.
 	Push PushService
+	// Audit records enrolments, removals and other events in the audit
+	// log; never nil once the engine is built (audit.Discard by default).
+	// Journey ends are recorded by the engine itself.
+	Audit audit.Logger
 }
 
 // SMSSender delivers a text message through one sms_gateway. Errors must

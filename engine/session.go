@@ -34,7 +34,10 @@ type Session struct {
 	// Stack holds the callers while an inner journey runs.
 	Stack []Frame `json:"stack,omitempty"`
 	// Path lists the nodes visited, in order.
-	Path    []string  `json:"path,omitempty"`
+	Path []string `json:"path,omitempty"`
+	// Trail lists the nodes that ended with an outcome, with the outcome,
+	// for the audit log's reason ("chosen push"); the newest MaxTrail.
+	Trail   []Step    `json:"trail,omitempty"`
 	Steps   int       `json:"steps"`
 	Created time.Time `json:"created"`
 	Expires time.Time `json:"expires"`
