@@ -82,6 +82,8 @@ var commands = []command{
 	{"fmt", "format configuration files canonically", (*cli).cmdFmt},
 	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph},
 	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
+	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP},
+	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
 	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
 	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},
 	{"version", "print the version, commit and Go version", (*cli).cmdVersion},
