@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +14,13 @@ import (
 	"time"
 
 	"github.com/authd/authd/dsl"
+	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/mfa"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/engine/users"
 	"github.com/authd/authd/protocols/admin"
+	"github.com/authd/authd/protocols/sms"
 )
 
 // The otp.* and recovery.* admin operations' arguments and results: the
@@ -268,6 +271,33 @@ func newMFARepo(kv store.KV, cfg *dsl.Config, getenv func(string) string, dataDi
 	}
 	r, err = mfa.NewRepo(kv, key)
 	return r, source, err
+}
+
+// attachMFA wires second factors into a server, after the store is open
+// and the engine built: it resolves the store key and attaches the OTP and
+// recovery code store to st (mfa.Attach), where the nodes find it, and
+// builds the configured SMS gateways into the engine's services. It logs
+// where the key came from, never the key. The returned repository is what
+// mfaService needs for the admin socket. SMS gateways are built once: a
+// reload that changes an sms_gateway block needs a restart, like the
+// listeners (swapping Services.SMS while requests read it would race).
+func attachMFA(st store.KV, eng *engine.Engine, cfg *dsl.Config, getenv func(string) string, dataDir string, log *slog.Logger) (*mfa.Repo, error) {
+	repo, source, err := newMFARepo(st, cfg, getenv, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("store key: %w", err)
+	}
+	gateways, err := sms.FromConfig(cfg, sms.Options{Log: log.With("component", "sms")})
+	if err != nil {
+		return nil, err
+	}
+	mfa.Attach(st, repo)
+	eng.Services().SMS = gateways
+	if source == mfa.SourceGenerated {
+		log.Warn("created a store key for OTP secrets beside the store; for production set server.store.encryption_key or $"+mfa.KeyEnv, "file", filepath.Join(dataDir, mfa.KeyFileName))
+	} else {
+		log.Info("OTP secrets sealed at rest", "key", source)
+	}
+	return repo, nil
 }
 
 // realmIssuer returns the Issuer function of mfaService for cfg: a realm's

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/dsl"
+	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/mfa"
 	"github.com/authd/authd/engine/store/boltstore"
+	"github.com/authd/authd/engine/store/memstore"
 )
 
 // mfaEnv is a configuration with realm corp (display name Example Corp) and
@@ -212,5 +216,52 @@ func TestOTPEnrollOathtool(t *testing.T) {
 	repo := openMFAStore(t, e)
 	if res, err := repo.Verify("corp", "alice", strings.TrimSpace(string(out)), 1, now); res != mfa.Valid || err != nil {
 		t.Errorf("oathtool's code: %v %v", res, err)
+	}
+}
+
+// TestAttachMFA: what `authd run` calls wires the mfa store and the SMS
+// gateways, and refuses a gateway that cannot work.
+func TestAttachMFA(t *testing.T) {
+	load := func(src string) *dsl.Config {
+		cfg, diags := dsl.LoadSources(map[string][]byte{"a.hcl": []byte(src)}, t.TempDir(), dsl.Options{
+			LookupEnv: func(string) (string, bool) { return "", false },
+		})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return cfg
+	}
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	kv := memstore.New()
+	eng := engine.New(engine.Options{KV: kv})
+	data := t.TempDir()
+	repo, err := attachMFA(kv, eng, load("realm \"corp\" { sms_gateway = sms_gateway.dev }\nsms_gateway \"log\" \"dev\" {}\n"),
+		func(string) string { return "" }, data, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mfa.Attach(kv, nil)
+	if mfa.For(kv) != repo || eng.Services().SMS["dev"] == nil {
+		t.Error("not attached")
+	}
+	if !strings.Contains(logs.String(), "created a store key") || !strings.Contains(logs.String(), "log gateway") {
+		t.Errorf("logs: %s", logs.String())
+	}
+	kv2 := memstore.New()
+	_, err = attachMFA(kv2, engine.New(engine.Options{KV: kv2}),
+		load("sms_gateway \"twilio\" \"tw\" {\n  account_sid = \"AC1\"\n  auth_token = env(\"NOPE\")\n  from = \"+1\"\n}\n"),
+		func(string) string { return "" }, data, log)
+	if err == nil || mfa.For(kv2) != nil {
+		t.Errorf("twilio without a token: %v", err)
+	}
+	_, err = attachMFA(kv2, engine.New(engine.Options{KV: kv2}), load(""), func(k string) string {
+		if k == mfa.KeyEnv {
+			return "short"
+		}
+		return ""
+	}, data, log)
+	if err == nil || !strings.Contains(err.Error(), "store key") {
+		t.Errorf("short key: %v", err)
 	}
 }

@@ -194,10 +194,15 @@ func ParseURI(uri string) (*URIKey, error) {
 			p.Period = time.Duration(n) * time.Second
 		}
 	}
+	if p.Type != TypeTOTP && p.Type != TypeHOTP {
+		return nil, errors.New("otpauth URI: the type must be totp or hotp")
+	}
 	digits := p.Digits
 	p.Digits = 6 // withDefaults knows 6 and 8 only; apps also use 7
 	if p, err = p.withDefaults(); err != nil {
-		return nil, fmt.Errorf("otpauth URI: %w", err)
+		// Its message would quote the parameter, which a garbled URI may
+		// have filled with the secret.
+		return nil, errors.New("otpauth URI: the algorithm must be SHA1, SHA256 or SHA512")
 	}
 	p.Digits = digits
 	s := strings.ToUpper(strings.TrimRight(strings.TrimSpace(q.Get("secret")), "="))
