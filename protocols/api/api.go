@@ -1,20 +1,32 @@
 // Package api is the journey API: JSON over HTTP, the reference front end
 // every other front end is measured against (see docs/api.md). It only
 // translates; the engine decides.
+//
+// Abuse limits: every request counts against its client address's rate
+// (Options.IPLimit), and every answer that carries a user name, password
+// or code counts against the user's (Options.UserLimit), so guessing a
+// password is slow even from many addresses; both answer 429 with
+// Retry-After. Bodies are capped at MaxBodyBytes (400 invalid_request). Slow clients are
+// the http.Server's business (authd run sets read, header and write
+// timeouts).
 package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/metrics"
+	"github.com/authd/authd/engine/ratelimit"
 )
 
 // MaxBodyBytes bounds a request body; a journey answer is a few hundred bytes.
@@ -22,18 +34,48 @@ const MaxBodyBytes = 64 << 10
 
 // Handler serves the journey API.
 type Handler struct {
-	eng *engine.Engine
-	log *slog.Logger
-	mux *http.ServeMux
+	eng     *engine.Engine
+	log     *slog.Logger
+	mux     *http.ServeMux
+	ipLim   *ratelimit.Limiter
+	userLim *ratelimit.Limiter
+	maxBody int64
+	now     func() time.Time
 }
 
-// New returns the journey API over eng. Mount it at the server root: it
-// answers only below /api/v1/realms/.
+// Options tune the journey API beyond New's defaults.
+type Options struct {
+	Log *slog.Logger
+	// IPLimit bounds requests per client address (nil: none). `authd run`
+	// shares one limiter between every HTTP front end.
+	IPLimit *ratelimit.Limiter
+	// UserLimit bounds answers carrying a user name, password or code per
+	// realm and user name (nil: none).
+	UserLimit *ratelimit.Limiter
+	// MaxBodyBytes bounds a request body (default MaxBodyBytes).
+	MaxBodyBytes int64
+	// Now is the limiters' clock (default time.Now).
+	Now func() time.Time
+}
+
+// New returns the journey API over eng with no rate limits. Mount it at
+// the server root: it answers only below /api/v1/realms/.
 func New(eng *engine.Engine, log *slog.Logger) *Handler {
-	if log == nil {
-		log = slog.Default()
+	return NewWithOptions(eng, Options{Log: log})
+}
+
+// NewWithOptions returns the journey API over eng with o's limits.
+func NewWithOptions(eng *engine.Engine, o Options) *Handler {
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
-	h := &Handler{eng: eng, log: log, mux: http.NewServeMux()}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = MaxBodyBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	h := &Handler{eng: eng, log: o.Log, mux: http.NewServeMux(), ipLim: o.IPLimit, userLim: o.UserLimit, maxBody: o.MaxBodyBytes, now: o.Now}
 	h.mux.HandleFunc("POST /api/v1/realms/{realm}/journeys/{journey}/authenticate", h.authenticate)
 	return h
 }
@@ -74,17 +116,34 @@ type Error struct {
 }
 
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
-	realm, journey := r.PathValue("realm"), r.PathValue("journey")
-	var in authenticateRequest
-	if err := decodeBody(w, r, &in); err != nil {
-		writeJSON(w, http.StatusBadRequest, err)
-		return
+	began := time.Now()
+	result := "error"
+	defer func() { metrics.RequestDone(engine.FrontendAPI, result, time.Since(began)) }()
+
+	id := engine.RequestIDFrom(r.Context())
+	if id == "" {
+		id = engine.NewRequestID()
+		r = r.WithContext(engine.ContextWithRequestID(r.Context(), id))
+		w.Header().Set(RequestIDHeader, id)
 	}
+	realm, journey := r.PathValue("realm"), r.PathValue("journey")
 	req := engine.Request{
 		Protocol:  engine.FrontendAPI,
 		ClientIP:  clientIP(r),
 		UserAgent: r.UserAgent(),
 		Locale:    locale(r.Header.Get("Accept-Language")),
+		RequestID: id,
+	}
+	if ok, wait := h.ipLim.Allow(ratelimit.IPKey(req.ClientIP), h.now()); !ok {
+		result = "rate_limited"
+		h.limited(w, "ip", wait)
+		return
+	}
+	var in authenticateRequest
+	if err := decodeBody(w, r, &in, h.maxBody); err != nil {
+		result = "bad_request"
+		writeJSON(w, http.StatusBadRequest, err)
+		return
 	}
 	var (
 		resp *engine.Response
@@ -92,6 +151,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 	)
 	if in.Session == "" {
 		if len(in.Callbacks) > 0 {
+			result = "bad_request"
 			writeJSON(w, http.StatusBadRequest, &Error{Error: "invalid_request", Field: "session", Message: "callbacks were sent without the session they answer"})
 			return
 		}
@@ -103,6 +163,15 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 		if serr == nil && (s.Realm != realm || !startedAs(s, journey)) {
 			serr = &engine.SessionError{ID: in.Session, Err: engine.ErrSessionNotFound}
 		}
+		if serr == nil {
+			if user, guess := credentialAnswer(s, in.Callbacks); guess {
+				if ok, wait := h.userLim.Allow(realm+"\x00"+user, h.now()); !ok {
+					result = "rate_limited"
+					h.limited(w, "user", wait)
+					return
+				}
+			}
+		}
 		if serr != nil {
 			err = serr
 		} else {
@@ -110,10 +179,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		h.writeError(w, r, err)
+		result = h.writeError(w, r, err)
 		return
 	}
 	if !resp.Done {
+		result = "suspended"
 		out := Suspended{Session: resp.Session, Node: resp.Node, Callbacks: resp.Callbacks}
 		if !resp.Until.IsZero() {
 			out.Until = resp.Until.UTC().Format(time.RFC3339)
@@ -121,13 +191,61 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
+	result = string(resp.Outcome)
 	out := Finished{Outcome: string(resp.Outcome), Reason: "authentication failed"}
 	if resp.Outcome == engine.Success {
 		out.User, out.Reason = resp.User, "authenticated"
 	}
-	h.log.Info("journey finished", "realm", realm, "journey", journey, "outcome", resp.Outcome,
-		"user", resp.User, "reason", resp.Reason, "client_ip", req.ClientIP, "path", strings.Join(resp.Path, ">"))
+	// The engine writes the audit entry; this line is for debugging.
+	h.log.DebugContext(r.Context(), "journey finished", "realm", realm, "journey", journey, "outcome", resp.Outcome,
+		"user", resp.User, "reason", resp.Reason, "client_ip", req.ClientIP, "path", strings.Join(resp.Path, ">"), "request_id", id)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// credentialAnswer reports whether answers carry a user name, password or
+// code for s (a guess worth limiting), and the user it is about: the name
+// answered, else the session's user, else "" (all anonymous guesses of a
+// realm share one bucket, which only matters when a journey asks for a
+// password before a name).
+func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, bool) {
+	user, guess := s.User, false
+	for i, a := range answers {
+		if a.Value == nil {
+			continue
+		}
+		typ := ""
+		if a.ID != "" {
+			for _, p := range s.Pending {
+				if p.ID == a.ID {
+					typ = p.Type
+					break
+				}
+			}
+		} else if i < len(s.Pending) {
+			typ = s.Pending[i].Type
+		}
+		switch typ {
+		case engine.CallbackName:
+			guess = true
+			if *a.Value != "" {
+				user = *a.Value
+			}
+		case engine.CallbackPassword, engine.CallbackCode:
+			guess = true
+		}
+	}
+	if len(user) > 256 {
+		user = user[:256]
+	}
+	return user, guess
+}
+
+// limited answers 429 with Retry-After.
+func (h *Handler) limited(w http.ResponseWriter, scope string, wait time.Duration) {
+	metrics.RateLimited(engine.FrontendAPI, scope)
+	secs := ratelimit.RetryAfterSeconds(wait)
+	w.Header().Set("Retry-After", secs)
+	writeJSON(w, http.StatusTooManyRequests, &Error{Error: "rate_limited", Message: "too many attempts; retry in " + secs + "s"})
 }
 
 // startedAs reports whether the session belongs to the journey of the URL:
@@ -139,7 +257,8 @@ func startedAs(s *engine.Session, journey string) bool {
 	return s.Journey == journey
 }
 
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+// writeError answers err and returns the result label for the metrics.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) string {
 	var (
 		nf *engine.NotFoundError
 		ae *engine.AnswerError
@@ -147,8 +266,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &nf):
 		writeJSON(w, http.StatusNotFound, &Error{Error: "not_found", Message: nf.Error()})
+		return "not_found"
 	case errors.As(err, &ae):
 		writeJSON(w, http.StatusBadRequest, &Error{Error: "invalid_callbacks", Callback: ae.Callback, Message: ae.Error()})
+		return "bad_request"
 	case errors.Is(err, engine.ErrSessionNotFound):
 		writeJSON(w, http.StatusNotFound, &Error{Error: "session_not_found", Field: "session", Message: "unknown session: it was never issued or has been swept"})
 	case errors.Is(err, engine.ErrSessionExpired):
@@ -157,21 +278,34 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeJSON(w, http.StatusConflict, &Error{Error: "session_finished", Field: "session", Message: "the session already finished and cannot be resumed"})
 	case errors.Is(err, engine.ErrSessionBusy):
 		writeJSON(w, http.StatusConflict, &Error{Error: "session_busy", Field: "session", Message: "another request is advancing this session; retry"})
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away (or the server is shutting down): nobody
+		// reads the answer.
+		writeJSON(w, http.StatusServiceUnavailable, &Error{Error: "unavailable", Message: "the request was cancelled"})
+		return "cancelled"
 	default:
-		h.log.Error("journey API", "path", r.URL.Path, "err", err)
+		// A store failure (a full disk) lands here: this request fails,
+		// the session stays as it was, and the server keeps serving.
+		h.log.ErrorContext(r.Context(), "journey API", "path", r.URL.Path, "err", err, "request_id", engine.RequestIDFrom(r.Context()))
 		writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
+		return "error"
 	}
+	return "session_error"
 }
 
 // decodeBody reads one JSON object, refusing unknown fields, trailing data
 // and bodies over MaxBodyBytes, with an error that names the field.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) *Error {
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64) *Error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &Error{Error: "invalid_request", Message: "Content-Type must be application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		return &Error{Error: "invalid_request", Message: "request body too large or unreadable"}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &Error{Error: "invalid_request", Message: "request body larger than " + strconv.FormatInt(limit, 10) + " bytes"}
+		}
+		return &Error{Error: "invalid_request", Message: "request body unreadable"}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil // an empty body starts, like {}
