@@ -83,7 +83,7 @@ type Scenario struct {
 	Device Device
 
 	// RADIUS: the client the request comes from, and what it says.
-	RADIUSClient, RADIUSPolicy       string
+	RADIUSClient, RADIUSPolicy      string
 	NASIdentifier, CallingStationID string
 	// OAuth: the relying party and the scopes asked for.
 	Client string
