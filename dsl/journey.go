@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/authd/authd/engine"
 )
@@ -142,10 +143,12 @@ func decodeJourneyBlock(l *loader, block *hcl.Block) (*Journey, hcl.Diagnostics)
 		stateList: stateKeys,
 		journey:   j.Name,
 	}
+	attrKeys := map[string]bool{}
 	for _, n := range j.Nodes {
 		for _, e := range n.exprs {
 			_, d := l.checkRuntimeExpr(e, sc)
 			diags = append(diags, d...)
+			collectAttributeKeys(e, attrKeys)
 		}
 	}
 
@@ -157,6 +160,7 @@ func decodeJourneyBlock(l *loader, block *hcl.Block) (*Journey, hcl.Diagnostics)
 		Nodes:          make(map[string]*engine.CompiledNode, len(j.Nodes)),
 		SessionTimeout: j.SessionTimeout,
 		StateKeys:      stateKeys,
+		AttributeKeys:  sortedKeys(attrKeys),
 	}
 	for _, n := range j.Nodes {
 		if j.byName[n.Name] != n {
@@ -1071,4 +1075,20 @@ func hasOutcome(os []engine.Outcome, o engine.Outcome) bool {
 		}
 	}
 	return false
+}
+
+// collectAttributeKeys records the keys of user.attributes["k"] an
+// expression reads, so the engine can read a missing attribute as "".
+func collectAttributeKeys(e hcl.Expression, into map[string]bool) {
+	for _, t := range e.Variables() {
+		if len(t) < 3 || t.RootName() != "user" {
+			continue
+		}
+		if a, ok := t[1].(hcl.TraverseAttr); !ok || a.Name != "attributes" {
+			continue
+		}
+		if ix, ok := t[2].(hcl.TraverseIndex); ok && ix.Key.Type() == cty.String && ix.Key.IsKnown() && !ix.Key.IsNull() {
+			into[ix.Key.AsString()] = true
+		}
+	}
 }

@@ -192,13 +192,24 @@ func (c *Context) userValue() cty.Value {
 			}
 			groups = cty.ListVal(gs)
 		}
-		if len(u.Attributes) > 0 {
-			m := make(map[string]cty.Value, len(u.Attributes))
+		if len(u.Attributes) > 0 || len(c.Journey.AttributeKeys) > 0 {
+			m := make(map[string]cty.Value, len(u.Attributes)+len(c.Journey.AttributeKeys))
+			for _, k := range c.Journey.AttributeKeys {
+				m[k] = cty.StringVal("")
+			}
 			for k, v := range u.Attributes {
 				m[k] = cty.StringVal(v)
 			}
-			attrs = cty.MapVal(m)
+			if len(m) > 0 {
+				attrs = cty.MapVal(m)
+			}
 		}
+	} else if len(c.Journey.AttributeKeys) > 0 {
+		m := make(map[string]cty.Value, len(c.Journey.AttributeKeys))
+		for _, k := range c.Journey.AttributeKeys {
+			m[k] = cty.StringVal("")
+		}
+		attrs = cty.MapVal(m)
 	}
 	return cty.ObjectVal(map[string]cty.Value{
 		"name":       cty.StringVal(name),

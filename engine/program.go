@@ -48,6 +48,10 @@ type Journey struct {
 	// StateKeys are the shared-state keys some node of the journey writes;
 	// they read as null until written.
 	StateKeys []string
+	// AttributeKeys are the user attributes the journey's expressions read
+	// (user.attributes["k"]); a user without one reads it as "", so a
+	// condition on an attribute most users lack is not an error.
+	AttributeKeys []string
 }
 
 // CompiledNode is one node of a journey with its edges resolved.
