@@ -317,6 +317,8 @@ type TwilioSettings struct {
 	AccountSID string // the Twilio account
 	AuthToken  Secret // its API token
 	From       string // the sending number, E.164
+	// BaseURL replaces https://api.twilio.com (tests, regional edges); "" is the default.
+	BaseURL string
 }
 
 // LogSettings are empty: the log gateway writes codes to the log, for

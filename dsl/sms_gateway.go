@@ -2,6 +2,8 @@ package dsl
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -14,6 +16,7 @@ var twilioSchema = &hcl.BodySchema{
 		{Name: "account_sid", Required: true},
 		{Name: "auth_token", Required: true},
 		{Name: "from", Required: true},
+		{Name: "base_url"},
 	},
 }
 
@@ -51,6 +54,18 @@ func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagno
 				s.From = v
 			}
 		}
+		if a := c.Attributes["base_url"]; a != nil {
+			v, ok, d := l.str(a)
+			diags = append(diags, d...)
+			if ok {
+				if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid base_url",
+						Detail: "base_url must be an absolute http(s) URL, like \"https://api.twilio.com\"; it exists so tests and regional endpoints can replace Twilio's default.", Subject: a.Expr.Range().Ptr()})
+				} else {
+					s.BaseURL = strings.TrimRight(v, "/")
+				}
+			}
+		}
 		g.Twilio = s
 	case "webhook":
 		s, d := decodeWebhook(l, block, owner)
@@ -59,6 +74,12 @@ func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagno
 	case "log":
 		_, diags = block.Body.Content(&hcl.BodySchema{})
 		g.Log = &LogSettings{}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Development SMS gateway",
+			Detail:   fmt.Sprintf("sms_gateway %q writes one-time codes to the server log instead of sending them. Use it for development only; authd validate -strict refuses it.", g.Name),
+			Subject:  block.DefRange.Ptr(),
+		})
 	default:
 		return nil, hcl.Diagnostics{unknownType("sms_gateway", g.Type, block.LabelRanges[0], smsGatewayTypes)}
 	}

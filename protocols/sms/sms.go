@@ -73,7 +73,11 @@ func FromConfig(cfg *dsl.Config, o Options) (map[string]engine.SMSSender, error)
 			if s.AccountSID == "" || s.AuthToken.Value() == "" || s.From == "" {
 				return nil, fmt.Errorf("sms_gateway %q: account_sid, auth_token and from must not be empty", name)
 			}
-			out[name] = &Twilio{AccountSID: s.AccountSID, AuthToken: s.AuthToken.Value(), From: s.From, BaseURL: o.TwilioBaseURL, Client: client}
+			base := s.BaseURL // the configuration's base_url wins over the option
+			if base == "" {
+				base = o.TwilioBaseURL
+			}
+			out[name] = &Twilio{AccountSID: s.AccountSID, AuthToken: s.AuthToken.Value(), From: s.From, BaseURL: base, Client: client}
 		case g.Webhook != nil:
 			if g.Webhook.URL == "" {
 				return nil, fmt.Errorf("sms_gateway %q: url must not be empty", name)
