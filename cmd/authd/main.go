@@ -81,6 +81,7 @@ var commands = []command{
 	{"validate", "check a configuration", (*cli).cmdValidate},
 	{"fmt", "format configuration files canonically", (*cli).cmdFmt},
 	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph},
+	{"test", "run the journey scenarios of a configuration", (*cli).cmdTest},
 	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
 	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP},
 	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
