@@ -707,6 +707,14 @@ const defaultPoll = 5 * time.Second
 // journey did next. The request's processing slot is given back, so held
 // requests never starve others; their own caps bound them.
 func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, error) {
+	// Register for the wake first, so the window in which a push answer
+	// could slip by unseen (between the journey suspending and this call)
+	// stays as short as possible; a wake lost in it is caught by the wait's
+	// own deadline.
+	wake := rq.wake
+	if wake == nil {
+		wake = s.eng.WakeChan(resp.Session)
+	}
 	now := time.Now()
 	if !rq.holding {
 		if !s.holds.acquire(rq.client.Name, s.holdUser(rq), s.lim) {
@@ -721,10 +729,6 @@ func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, err
 	}
 	if resp.State != nil && !resp.State.Expires.IsZero() && resp.State.Expires.Before(rq.holdDeadline) {
 		rq.holdDeadline = resp.State.Expires
-	}
-	wake := rq.wake
-	if wake == nil {
-		wake = s.eng.WakeChan(resp.Session)
 	}
 	until := resp.Until
 	if until.IsZero() {

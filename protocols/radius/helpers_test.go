@@ -461,7 +461,7 @@ func sign(t testing.TB, p *radius.Packet) []byte {
 // reply's authenticators; it fails the test on timeout.
 func (e *env) exchange(p *radius.Packet) *radius.Packet {
 	e.t.Helper()
-	r, err := e.try(p, 3*time.Second)
+	r, err := e.try(p, 10*time.Second)
 	if err != nil {
 		e.t.Fatalf("exchange: %v", err)
 	}
@@ -562,6 +562,18 @@ func (e *env) waitLog(substr string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	e.t.Fatalf("log never said %q:\n%s", substr, e.logs.String())
+}
+
+// waitHeld waits until n requests are held: a journey that has started
+// waiting is not yet a held request.
+func (e *env) waitHeld(n int) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); e.srv.Held() != n; {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d requests held, want %d", e.srv.Held(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func codeOf(p *radius.Packet) string {

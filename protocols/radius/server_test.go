@@ -125,11 +125,25 @@ func (e *env) answerWhenWaiting(answer string) {
 		select {
 		case id := <-e.pusher.waiting:
 			time.Sleep(50 * time.Millisecond)
-			e.pusher.set(id, answer)
-			e.eng.Wake(id)
-		case <-time.After(5 * time.Second):
+			e.answer(id, answer)
+		case <-time.After(10 * time.Second):
 		}
 	}()
+}
+
+// answer records the device's answer and wakes the session, as the push
+// endpoint does. It wakes again until the session ends, so a test does not
+// depend on the wake landing after the hold began (one that lands before
+// is caught by the wait's deadline, 30 s in these tests).
+func (e *env) answer(id, answer string) {
+	e.pusher.set(id, answer)
+	for i := 0; i < 100; i++ {
+		e.eng.Wake(id)
+		if s, err := e.eng.Session(id); err != nil || s.Finished {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func TestBlankAnswerHoldsUntilWoken(t *testing.T) {
@@ -147,7 +161,7 @@ func TestBlankAnswerHoldsUntilWoken(t *testing.T) {
 			if r.Code != radius.CodeAccessAccept {
 				t.Fatalf("got %v, want Access-Accept", r.Code)
 			}
-			if d := time.Since(start); d > 2*time.Second {
+			if d := time.Since(start); d > 10*time.Second { // the wait itself is 30 s
 				t.Errorf("held for %v: the wake did not release the hold", d)
 			}
 			if e.srv.Held() != 0 {
@@ -172,7 +186,7 @@ func TestHoldResumesAtTheWaitDeadline(t *testing.T) {
 		id := <-e.pusher.waiting
 		e.pusher.set(id, "approve") // no wake: the hold must look by itself
 	}()
-	r, err := e.try(accessRequest("alice", pw("secret"), nasID("push")), 4*time.Second)
+	r, err := e.try(accessRequest("alice", pw("secret"), nasID("push")), 10*time.Second)
 	if err != nil || r.Code != radius.CodeAccessAccept {
 		t.Fatalf("got %v %v, want Access-Accept after the wait's second", codeOf(r), err)
 	}
@@ -193,16 +207,15 @@ func TestRetransmissionsJoinTheHeldRequest(t *testing.T) {
 	var id string
 	select {
 	case id = <-e.pusher.waiting:
-	case <-time.After(3 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the journey never started waiting")
 	}
 	conn.Write(b) // once more while held
 	time.Sleep(50 * time.Millisecond)
-	e.pusher.set(id, "approve")
-	e.eng.Wake(id)
+	e.answer(id, "approve")
 
 	buf := make([]byte, 4096)
-	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	n, err := conn.Read(buf)
 	if err != nil {
 		t.Fatal(err)
@@ -417,8 +430,7 @@ func TestNumberMatching(t *testing.T) {
 	state, _ := r.Lookup(attrState)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		e.pusher.set(id, "approve")
-		e.eng.Wake(id)
+		e.answer(id, "approve")
 	}()
 	r = e.exchange(accessRequest("alice", pw(""), nasID("push"), withState(state)))
 	if r.Code != radius.CodeAccessAccept {
@@ -435,7 +447,7 @@ func TestNumberMatchingApprovedBeforeTheAnswer(t *testing.T) {
 	state, _ := r.Lookup(attrState)
 	start := time.Now()
 	r = e.exchange(accessRequest("alice", nil, nasID("push"), withState(state)))
-	if r.Code != radius.CodeAccessAccept || time.Since(start) > time.Second {
+	if r.Code != radius.CodeAccessAccept || time.Since(start) > 10*time.Second { // not the 30 s wait
 		t.Fatalf("got %v after %v, want an immediate Access-Accept", r.Code, time.Since(start))
 	}
 }
@@ -500,16 +512,16 @@ func TestHoldCapPerUser(t *testing.T) {
 	e := newEnv(t, func(_ *Config, o *Options) { o.Limits.MaxHeldPerUser = 1 })
 	held := make(chan *radius.Packet, 1)
 	go func() {
-		r, _ := e.try(accessRequest("alice", pw("secret"), nasID("push")), 5*time.Second)
+		r, _ := e.try(accessRequest("alice", pw("secret"), nasID("push")), 15*time.Second)
 		held <- r
 	}()
 	id := <-e.pusher.waiting
+	e.waitHeld(1)
 	if r := e.exchange(accessRequest("alice", pw("secret"), nasID("push"))); r.Code != radius.CodeAccessReject {
 		t.Fatalf("second hold for alice: got %v, want Access-Reject", r.Code)
 	}
 	e.waitLog("too many held requests")
-	e.pusher.set(id, "approve")
-	e.eng.Wake(id)
+	e.answer(id, "approve")
 	if r := <-held; r == nil || r.Code != radius.CodeAccessAccept {
 		t.Fatalf("first hold: got %v", codeOf(r))
 	}
@@ -523,7 +535,7 @@ func TestShutdownRejectsHeldRequests(t *testing.T) {
 		got <- r
 	}()
 	<-e.pusher.waiting
-	time.Sleep(50 * time.Millisecond)
+	e.waitHeld(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {
