@@ -82,6 +82,7 @@ var commands = []command{
 	{"fmt", "format configuration files canonically", (*cli).cmdFmt},
 	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph},
 	{"test", "run the journey scenarios of a configuration", (*cli).cmdTest},
+	{"diff", "show what changed in meaning between two configurations", (*cli).cmdDiff},
 	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
 	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP},
 	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
