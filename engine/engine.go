@@ -363,6 +363,7 @@ func choiceIndex(options []string, v string) int {
 func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program, answers []Callback, req *Request, now time.Time) (*Response, error) {
 	realm := p.Realms[s.Realm]
 	var transient map[string]string
+	var user *users.User // loaded once per request, shared by the nodes it runs
 	steps := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -380,7 +381,7 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 		}
 		nc := &Context{
 			Session: s, Journey: j, Realm: realm, Node: cn, Request: req,
-			Services: e.svc, answers: answers, now: now, transient: transient,
+			Services: e.svc, answers: answers, now: now, transient: transient, user: user,
 		}
 		if answers == nil {
 			s.Path = append(s.Path, cn.Name)
@@ -390,8 +391,13 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 		res, err := e.process(ctx, cn, nc)
 		metrics.NodeDone(j.Name, cn.Name, cn.Type, time.Since(started), err != nil)
 		transient = nc.transient
+		if nc.user != nil && nc.user.Name == s.User {
+			user = nc.user
+		} else {
+			user = nil
+		}
 		if err != nil {
-			nc.Log().ErrorContext(ctx, "node failed", "type", cn.Type, "err", err)
+			nc.Log().Error("node failed", "type", cn.Type, "err", err)
 			return e.finish(ctx, s, req, Failure, "internal error at node "+cn.Name)
 		}
 		if res.Outcome != "" && len(res.Callbacks) == 0 && res.Enter == "" {
@@ -502,7 +508,7 @@ func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome
 	}
 	s.Finished, s.Outcome, s.Reason, s.Pending = true, o, reason, nil
 	e.ended(ctx, s, req, o, reason)
-	e.Wake(s.ID) // release anyone still holding the finished session
+	e.release(s.ID) // release anyone still holding the finished session
 	return resp, nil
 }
 

@@ -391,6 +391,18 @@ func TestWakeReleasesHolders(t *testing.T) {
 		t.Error("a new holder must wait for the next wake")
 	default:
 	}
+	// A wake that comes before anyone holds the session is not lost.
+	e.Wake("s3")
+	select {
+	case <-e.WakeChan("s3"):
+	default:
+		t.Error("an early wake was lost")
+	}
+	select {
+	case <-e.WakeChan("s3"):
+		t.Error("an early wake must release one hold only")
+	default:
+	}
 }
 
 // collect is an audit.Logger that keeps what it is given.

@@ -1,34 +1,73 @@
 package engine
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
+
+// wakeMarkTTL is how long a wake for a session nobody holds yet is kept, so
+// a holder that registers a moment after the answer arrived is released at
+// once instead of at the wait's deadline.
+const wakeMarkTTL = time.Minute
 
 // wakeups lets a front end that holds a request for a waiting session (a
 // RADIUS hold, an HTTP long poll) be told at once when what the session
 // waits for has happened, instead of polling on a timer.
 type wakeups struct {
-	mu sync.Mutex
-	ch map[string]chan struct{}
+	mu    sync.Mutex
+	ch    map[string]chan struct{}
+	marks map[string]time.Time // sessions woken while nobody held them
 }
 
+// closedChan is returned to holders of a session already woken.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // Wake signals every holder of the session that it should resume now, for
-// example because the user answered a push. Waking a session nobody holds
-// does nothing; the next resume will see the answer anyway.
-func (e *Engine) Wake(sessionID string) {
+// example because the user answered a push. When nobody holds the session
+// yet, the wake is remembered for a minute and released to the next holder.
+func (e *Engine) Wake(sessionID string) { e.wakeUp(sessionID, true) }
+
+// release wakes the holders of a session without remembering the wake, for
+// sessions that just finished and will never be held again.
+func (e *Engine) release(sessionID string) { e.wakeUp(sessionID, false) }
+
+func (e *Engine) wakeUp(sessionID string, remember bool) {
+	now := time.Now()
 	e.wake.mu.Lock()
 	c := e.wake.ch[sessionID]
 	delete(e.wake.ch, sessionID)
+	if c == nil && remember {
+		if e.wake.marks == nil {
+			e.wake.marks = map[string]time.Time{}
+		}
+		e.wake.marks[sessionID] = now
+		if len(e.wake.marks) > 64 { // amortised clean-up of marks nobody claimed
+			for id, t := range e.wake.marks {
+				if now.Sub(t) > wakeMarkTTL {
+					delete(e.wake.marks, id)
+				}
+			}
+		}
+	}
 	e.wake.mu.Unlock()
 	if c != nil {
 		close(c)
 	}
 }
 
-// WakeChan returns a channel closed by the next Wake of the session. Holders
-// select on it together with the wait's deadline; every holder of one
-// session shares the channel.
+// WakeChan returns a channel closed by the next Wake of the session (or
+// already closed when the session was woken moments before anyone held it).
+// Holders select on it together with the wait's deadline; every holder of
+// one session shares the channel.
 func (e *Engine) WakeChan(sessionID string) <-chan struct{} {
 	e.wake.mu.Lock()
 	defer e.wake.mu.Unlock()
+	if t, ok := e.wake.marks[sessionID]; ok {
+		delete(e.wake.marks, sessionID)
+		if time.Since(t) <= wakeMarkTTL {
+			return closedChan
+		}
+	}
 	if e.wake.ch == nil {
 		e.wake.ch = map[string]chan struct{}{}
 	}
