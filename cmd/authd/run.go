@@ -13,8 +13,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,36 +24,65 @@ import (
 
 	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
+	"github.com/authd/authd/engine/metrics"
+	"github.com/authd/authd/engine/ratelimit"
+	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/engine/users"
 	_ "github.com/authd/authd/nodes" // registers the built-in node types
 	"github.com/authd/authd/protocols/admin"
 	"github.com/authd/authd/protocols/api"
+	"github.com/authd/authd/protocols/oauth"
+	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/radius"
 )
 
 // Serving limits. WriteTimeout leaves room for requests a front end holds
-// while a journey waits (a push answer).
-const (
+// while a journey waits (a push answer, a device's long poll);
+// ReadHeaderTimeout and ReadTimeout cut clients that trickle their
+// request in (slowloris), MaxHeaderBytes and maxRequestBytes bound what
+// one request may make the server hold.
+var (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 2 * time.Minute
 	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-	shutdownTimeout   = 15 * time.Second
-	sweepInterval     = time.Minute
-	runLockTimeout    = 500 * time.Millisecond
-	watchInterval     = time.Second
+)
+
+const (
+	maxHeaderBytes  = 64 << 10
+	maxRequestBytes = 1 << 20 // every HTTP body; the journey API allows far less
+	shutdownTimeout = 15 * time.Second
+	sweepInterval   = time.Minute
+	auditSweepEvery = time.Hour
+	runLockTimeout  = 500 * time.Millisecond
+	watchInterval   = time.Second
+)
+
+// Defaults of the abuse limits (flags of authd run).
+const (
+	defaultIPRate   = "300/1m" // every HTTP request of one client address
+	defaultUserRate = "10/1m"  // answers carrying a user name, password or code, per user
 )
 
 // quickstartUser is the demo account the quick start creates.
 const quickstartUser = "demo"
 
+// runOptions are authd run's operational flags.
+type runOptions struct {
+	auditRetention time.Duration // 0: keep forever
+	ipRate         ratelimit.Rate
+	userRate       ratelimit.Rate
+	metrics        bool
+}
+
 func (c *cli) cmdRun(args []string) error {
-	fs := c.flagSet("run", "authd run [-config DIR] [-data DIR] [-watch] [-listen ADDR]", `
+	fs := c.flagSet("run", "authd run [-config DIR] [-data DIR] [-watch] [-listen ADDR] [-log-format text|json]", `
 Serves the journey API (and the other front ends the configuration
-declares) until SIGINT or SIGTERM, then drains requests and closes the
-store. SIGHUP, -watch and 'authd reload' reload the configuration.
+declares) until SIGINT or SIGTERM, then drains requests, answers held
+RADIUS requests and closes the store. SIGHUP, -watch and 'authd reload'
+reload the configuration.
 
 The configuration comes from -config DIR, else $AUTHD_CONFIG, else the
 current directory when it holds *.hcl files. Every env() it names must be
@@ -61,17 +92,26 @@ store, creates the user "demo" with a random password and prints it once.
 
 The store (server.store.path, default authd.db) lives in -data DIR, else
 $AUTHD_DATA, else ./data, created with mode 0700; one authd at a time holds
-it. Admin commands (authd user ...) reach the running server through the
-admin socket DIR/admin.sock (mode 0600, same user or root only).
+it. Admin commands (authd user ..., authd audit) reach the running server
+through the admin socket DIR/admin.sock (mode 0600, same user or root only).
+
+On server.http, besides the front ends: /healthz (the process answers),
+/readyz (store open, listeners bound, configuration loaded; 503 while
+shutting down) and /metrics (Prometheus; -metrics=false turns it off).
 
 The log goes to stderr; "msg=listening addr=HOST:PORT" says when the
-server accepts requests (listen = "127.0.0.1:0" picks a free port).`)
+server accepts requests (listen = "127.0.0.1:0" picks a free port). Every
+audit entry is also logged ("msg=audit"). See docs/operations.md.`)
 	config := fs.String("config", "", "configuration `dir`ectory or file (default $AUTHD_CONFIG, else . when it holds *.hcl)")
 	data := fs.String("data", "", "data `dir`ectory for the store and the admin socket (default $AUTHD_DATA, else ./data)")
 	watch := fs.Bool("watch", false, "reload when a configuration file changes")
 	listen := fs.String("listen", "", "override server.http.listen (`host:port`)")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+	retention := fs.String("audit-retention", "90d", "how long audit entries are kept (`duration`: 90d, 12w, 2160h; 0 keeps them forever)")
+	ipRate := fs.String("rate-limit-ip", defaultIPRate, "HTTP requests allowed per client address (`N/duration`; 0: no limit)")
+	userRate := fs.String("rate-limit-user", defaultUserRate, "journey API answers with a user name, password or code allowed per user (`N/duration`; 0: no limit)")
+	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics on server.http at /metrics")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -86,12 +126,22 @@ server accepts requests (listen = "127.0.0.1:0" picks a free port).`)
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usagef("-log-level must be debug, info, warn or error, not %q", *logLevel)
 	}
+	opts := runOptions{metrics: *withMetrics}
+	if opts.auditRetention, err = parseRetention(*retention); err != nil {
+		return usagef("-audit-retention: %v", err)
+	}
+	if opts.ipRate, err = ratelimit.ParseRate(*ipRate); err != nil {
+		return usagef("-rate-limit-ip: %v", err)
+	}
+	if opts.userRate, err = ratelimit.ParseRate(*userRate); err != nil {
+		return usagef("-rate-limit-user: %v", err)
+	}
 	hopts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(c.stderr, hopts)
 	if *logFormat == "json" {
 		h = slog.NewJSONHandler(c.stderr, hopts)
 	}
-	log := slog.New(h)
+	log := slog.New(requestIDHandler{h})
 
 	src, found, err := c.findConfig(nil, *config)
 	if err != nil {
@@ -100,12 +150,62 @@ server accepts requests (listen = "127.0.0.1:0" picks a free port).`)
 	if !found {
 		src = configSource{why: "no configuration found"}
 	}
-	s := &server{c: c, log: log, src: src, data: c.dataDir(*data), listen: *listen}
+	s := &server{c: c, log: log, src: src, data: c.dataDir(*data), listen: *listen, opts: opts}
 	if *watch && src.quickstart() {
 		log.Warn("-watch ignored: the embedded quick start cannot change")
 		*watch = false
 	}
 	return s.run(*watch)
+}
+
+// parseRetention reads a Go duration, or whole days ("90d") or weeks
+// ("12w"); "0" means forever.
+func parseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "forever" {
+		return 0, nil
+	}
+	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("%q is not a duration (90d, 12w, 2160h)", s)
+			}
+			return time.Duration(v) * unit, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration (90d, 12w, 2160h)", s)
+	}
+	return d, nil
+}
+
+// requestIDHandler adds the request id of the context to every record
+// logged with one (the *Context logging calls), so the lines of one
+// request can be found together.
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := engine.RequestIDFrom(ctx); id != "" {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "request_id"
+			return !has
+		})
+		if !has {
+			r.AddAttrs(slog.String("request_id", id))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
 // server is one `authd run`.
@@ -115,34 +215,102 @@ type server struct {
 	src    configSource
 	data   string
 	listen string // -listen override
+	opts   runOptions
 
 	mu     sync.Mutex // serialises reloads
 	cfg    *dsl.Config
 	eng    *engine.Engine
 	st     *boltstore.Store
-	radius *radius.Server // nil without server.radius
+	kv     store.KV // st, timed for the metrics
+	audit  *audit.Log
+	users  *users.Repo
+	radius *radius.Server  // nil without server.radius
+	oauth  *oauth.Provider // nil without relying parties
+	push   *push.Service   // nil without push providers
+	ipLim  *ratelimit.Limiter
+
+	bound    atomic.Bool // every listener is bound and served
+	draining atomic.Bool // shutdown has begun
 }
 
-// load reads and compiles the configuration, printing its errors.
-func (s *server) load() (*dsl.Config, hcl.Diagnostics, error) {
+// serverHandles are what other commands' admin operations need of a
+// running server.
+type serverHandles struct {
+	KV     store.KV
+	Users  *users.Repo
+	Engine *engine.Engine
+	Audit  audit.Logger
+	Push   *push.Service // nil without push providers
+	// Config returns the configuration being served.
+	Config func() *dsl.Config
+	// Realms lists the realms being served.
+	Realms func() []string
+}
+
+// adminHooks let the files of other commands register their admin
+// operations on the running server without editing run.go; each runs
+// once, before the admin socket accepts calls:
+//
+//	func init() {
+//		adminHooks = append(adminHooks, func(h *serverHandles, m *admin.Mux) {
+//			(&deviceService{...}).Register(m)
+//		})
+//	}
+var adminHooks []func(h *serverHandles, m *admin.Mux)
+
+// config returns the configuration being served.
+func (s *server) config() *dsl.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// load reads and compiles the configuration. At start the diagnostics
+// are printed as text for the operator at the terminal; on a reload they
+// are logged (one line per error, with file:line:column), because the
+// log is where a daemon's operator looks.
+func (s *server) load(reload bool) (*dsl.Config, hcl.Diagnostics, error) {
 	cfg, diags, files := s.c.loadConfig(s.src, dsl.Options{RequireEnv: true})
 	if diags.HasErrors() || cfg == nil || cfg.Program == nil {
-		dsl.WriteDiagnostics(s.c.stderr, diags, files, "text", 0)
+		if reload {
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					s.log.Error("configuration error", diagAttrs(d)...)
+				}
+			}
+		} else {
+			dsl.WriteDiagnostics(s.c.stderr, diags, files, "text", 0)
+		}
 		errs, _ := countDiags(diags)
 		return nil, diags, configErrors(s.src, max(errs, 1))
 	}
 	for _, d := range diags {
-		attrs := []any{"summary", d.Summary}
-		if d.Subject != nil {
-			attrs = append(attrs, "at", d.Subject.String())
-		}
-		s.log.Warn("configuration warning", attrs...)
+		s.log.Warn("configuration warning", diagAttrs(d)...)
 	}
 	return cfg, diags, nil
 }
 
+func diagAttrs(d *hcl.Diagnostic) []any {
+	attrs := []any{"summary", d.Summary}
+	if d.Subject != nil {
+		attrs = append(attrs, "at", diagPos(d))
+	}
+	if d.Detail != "" {
+		attrs = append(attrs, "detail", d.Detail)
+	}
+	return attrs
+}
+
+// diagPos is "file:line:column" of a diagnostic, or "".
+func diagPos(d *hcl.Diagnostic) string {
+	if d.Subject == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d:%d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+}
+
 func (s *server) run(watch bool) error {
-	cfg, _, err := s.load()
+	cfg, _, err := s.load(false)
 	if err != nil {
 		return err
 	}
@@ -173,14 +341,41 @@ func (s *server) run(watch bool) error {
 			s.log.Error("closing the store", "err", err)
 		}
 	}()
-	repo := users.NewRepo(st)
-	s.eng = engine.New(engine.Options{KV: st, Users: repo, Log: s.log})
+	s.kv = metrics.InstrumentKV(st)
+	s.audit, err = audit.New(s.kv, audit.Options{Log: s.log, Mirror: true})
+	if err != nil {
+		return err
+	}
+	s.users = users.NewRepo(s.kv)
+	s.eng = engine.New(engine.Options{KV: s.kv, Users: s.users, Log: s.log, Audit: s.audit})
 	s.eng.Load(cfg.Program)
+	metrics.SetBuildInfo(versionString())
+	metrics.ConfigLoaded(cfg.Program.Revision, "applied", time.Now())
+	metrics.SetPendingSessions(s.eng.PendingSessions)
+	defer metrics.SetPendingSessions(nil)
+	s.audit.Log(context.Background(), audit.Entry{Kind: audit.KindConfig, Frontend: "server", Result: audit.ResultSuccess,
+		Reason: "configuration loaded at start", Detail: map[string]string{"revision": short(cfg.Program.Revision), "from": s.src.String(), "version": versionString()}})
+
+	mfaRepo, err := attachMFA(s.kv, s.eng, cfg, s.c.getenv, s.data, s.log)
+	if err != nil {
+		return err
+	}
+	if len(cfg.PushProviders) > 0 {
+		if s.push, err = push.New(s.eng, s.kv, cfg, s.log); err != nil {
+			return fmt.Errorf("push: %v", err)
+		}
+		defer s.push.Close()
+	}
+	if len(cfg.RelyingParties) > 0 {
+		if s.oauth, err = oauth.New(s.eng, s.kv, s.users, oauth.FromDSL(cfg), s.log); err != nil {
+			return fmt.Errorf("oauth: %v", err)
+		}
+	}
 
 	var demoPassword, demoRealm, demoJourney string
 	if s.src.quickstart() {
 		demoRealm, demoJourney = quickstartTarget(cfg.Program)
-		demoPassword, err = ensureDemoUser(repo, demoRealm)
+		demoPassword, err = ensureDemoUser(s.users, demoRealm)
 		if err != nil {
 			return err
 		}
@@ -234,6 +429,8 @@ func (s *server) run(watch bool) error {
 			}
 			radiusConns = append(radiusConns, pc)
 		}
+		metrics.SetHeldRADIUS(s.radius.Held)
+		defer metrics.SetHeldRADIUS(nil)
 	}
 	sockPath := filepath.Join(s.data, admin.SocketName)
 	adminLn, err := admin.Listen(sockPath)
@@ -249,28 +446,21 @@ func (s *server) run(watch bool) error {
 	mux.Handle("ping", admin.Typed(func(context.Context, struct{}) (admin.Pong, error) {
 		return admin.Pong{Version: versionString(), PID: os.Getpid()}, nil
 	}))
-	(&admin.UserService{Repo: repo, Realms: s.realms}).Register(mux)
+	(&admin.UserService{Repo: s.users, Realms: s.realms}).Register(mux)
 	registerStoreOps(mux, st)
 	mux.Handle("reload", admin.Typed(func(context.Context, struct{}) (reloadResult, error) {
 		return s.reload("admin socket")
 	}))
-
-	handler := http.NewServeMux()
-	handler.Handle("/", api.New(s.eng, s.log))
-	handler.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	(&admin.AuditService{Log: s.audit}).Register(mux)
+	(&mfaService{Repo: mfaRepo, Users: s.users, Realms: s.realms, Issuer: realmIssuer(s.config)}).Register(mux)
+	handles := &serverHandles{KV: s.kv, Users: s.users, Engine: s.eng, Audit: s.audit, Push: s.push, Config: s.config, Realms: s.realms}
+	for _, hook := range adminHooks {
+		hook(handles, mux)
 	}
+
+	s.ipLim = ratelimit.New(s.opts.ipRate)
+	srv := newHTTPServer(s.httpHandler(), s.log)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
@@ -289,7 +479,7 @@ func (s *server) run(watch bool) error {
 		}()
 		s.log.Info("radius listening", "addr", pc.LocalAddr().String(), "kind", kind)
 	}
-	wg.Add(3)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -298,7 +488,7 @@ func (s *server) run(watch bool) error {
 	}()
 	go func() {
 		defer wg.Done()
-		as := &admin.Server{Handler: mux, Log: s.log.With("component", "admin")}
+		as := &admin.Server{Handler: admin.Audited(mux, s.audit, "admin"), Log: s.log.With("component", "admin")}
 		if err := as.Serve(ctx, adminLn); err != nil {
 			errc <- fmt.Errorf("admin socket: %w", err)
 		}
@@ -307,6 +497,24 @@ func (s *server) run(watch bool) error {
 		defer wg.Done()
 		s.eng.RunSweeper(ctx, sweepInterval)
 	}()
+	go func() {
+		defer wg.Done()
+		s.audit.RunRetention(ctx, s.opts.auditRetention, auditSweepEvery)
+	}()
+	if s.push != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.push.Run(ctx, sweepInterval)
+		}()
+	}
+	if s.oauth != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.oauth.RunSweeper(ctx, sweepInterval)
+		}()
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -323,19 +531,22 @@ func (s *server) run(watch bool) error {
 	if watch {
 		go s.watch(ctx)
 	}
-	if cfg.Server.Store.EncryptionKey.IsSet() {
-		s.log.Warn("server.store.encryption_key is set, but this build does not encrypt the store yet: secrets are stored in the clear (protected by the file's 0600 mode)")
-	}
 
 	real := ln.Addr().String()
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
 	}
+	if s.push != nil && httpCfg.PublicURL == "" {
+		// Devices need an address they can reach; without public_url the
+		// listening address is the best guess (and right on loopback).
+		s.push.SetPublicURL(scheme + "://" + reachable(real))
+	}
 	if s.src.quickstart() && demoPassword != "" {
 		s.printBanner(scheme+"://"+reachable(real), demoRealm, demoJourney, demoPassword)
 	}
-	s.log.Info("listening", "addr", real, "scheme", scheme, "admin_socket", sockPath, "version", versionString())
+	s.bound.Store(true)
+	s.log.Info("listening", "addr", real, "scheme", scheme, "admin_socket", sockPath, "version", versionString(), "pid", os.Getpid())
 
 	var runErr error
 	select {
@@ -344,7 +555,8 @@ func (s *server) run(watch bool) error {
 	case runErr = <-errc:
 		s.log.Error("server failed; shutting down", "err", runErr)
 	}
-	stop() // a second signal kills at once
+	s.draining.Store(true) // /readyz turns 503 so balancers stop sending
+	stop()                 // a second signal kills at once
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var sdwg sync.WaitGroup
@@ -352,8 +564,11 @@ func (s *server) run(watch bool) error {
 		sdwg.Add(1)
 		go func() {
 			defer sdwg.Done()
+			held := s.radius.Held()
 			if err := s.radius.Shutdown(sctx); err != nil {
 				s.log.Warn("radius requests still running at the shutdown deadline were cut", "err", err)
+			} else if held > 0 {
+				s.log.Info("held RADIUS requests answered before stopping", "count", held)
 			}
 		}()
 	}
@@ -367,6 +582,98 @@ func (s *server) run(watch bool) error {
 	return runErr
 }
 
+// newHTTPServer is the HTTP server of every front end, with the
+// slow-client timeouts.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// httpHandler routes server.http: the journey API, OAuth and the push
+// device endpoints (each behind the per-address rate limit), health,
+// readiness and metrics (never limited, so probes and scrapes keep
+// working under a flood), all with request ids and a body size cap.
+func (s *server) httpHandler() http.Handler {
+	root := http.NewServeMux()
+	root.Handle("/", api.NewWithOptions(s.eng, api.Options{
+		Log: s.log, IPLimit: s.ipLim, UserLimit: ratelimit.New(s.opts.userRate),
+	}))
+	if s.push != nil {
+		root.Handle("/api/v1/push/", s.ipLim.Middleware("push", s.push.Handler()))
+	}
+	if s.oauth != nil {
+		h := s.ipLim.Middleware(engine.FrontendOAuth, s.oauth.Handler())
+		root.Handle("/oauth2/", h)
+		root.Handle("/.well-known/", h)
+	}
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	root.HandleFunc("GET /readyz", s.readyz)
+	if s.opts.metrics {
+		root.Handle("GET /metrics", metrics.Handler())
+	}
+	return api.RequestIDs(http.MaxBytesHandler(root, maxRequestBytes))
+}
+
+// readyz answers 200 when the server can serve logins: the store answers
+// a read, the listeners are bound and a configuration is loaded; 503 with
+// the failing checks otherwise, and from the start of a shutdown.
+func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
+	checks := map[string]string{}
+	ready := true
+	check := func(name string, err error) {
+		if err != nil {
+			checks[name] = err.Error()
+			ready = false
+		} else {
+			checks[name] = "ok"
+		}
+	}
+	check("store", s.kv.View(func(store.Tx) error { return nil }))
+	if !s.bound.Load() {
+		check("listeners", errors.New("not bound yet"))
+	} else {
+		check("listeners", nil)
+	}
+	if s.eng.Program() == nil {
+		check("config", errors.New("no configuration loaded"))
+	} else {
+		check("config", nil)
+	}
+	if s.draining.Load() {
+		check("shutdown", errors.New("shutting down"))
+	}
+	status, code := "ready", http.StatusOK
+	if !ready {
+		status, code = "not ready", http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q,\"checks\":{", status)
+	names := make([]string, 0, len(checks))
+	for n := range checks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if i > 0 {
+			w.Write([]byte(","))
+		}
+		fmt.Fprintf(w, "%q:%q", n, checks[n])
+	}
+	w.Write([]byte("}}\n"))
+}
+
 // realms lists the realms of the configuration being served.
 func (s *server) realms() []string {
 	p := s.eng.Program()
@@ -377,6 +684,7 @@ func (s *server) realms() []string {
 	for n := range p.Realms {
 		names = append(names, n)
 	}
+	sort.Strings(names)
 	return names
 }
 
@@ -388,39 +696,105 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 	if s.src.quickstart() {
 		return reloadResult{Revision: old.Program.Revision}, nil
 	}
-	cfg, diags, err := s.load()
-	if err != nil {
-		s.log.Error("reload refused; the running configuration stays", "trigger", trigger, "err", err)
+	ctx := context.Background()
+	refuse := func(err error, at string) (reloadResult, error) {
+		metrics.ConfigLoaded("", "refused", time.Now())
+		e := audit.Entry{Kind: audit.KindConfig, Frontend: "server", Result: audit.ResultFailure,
+			Reason: "reload refused: " + err.Error(), Detail: map[string]string{"trigger": trigger}}
+		if at != "" {
+			e.Detail["at"] = at
+		}
+		s.audit.Log(ctx, e)
+		s.log.Error("reload refused; the running configuration stays", "trigger", trigger, "err", err, "revision", short(old.Program.Revision))
 		return reloadResult{}, admin.Errorf(admin.CodeInvalid, "%v; the running configuration stays (run authd validate)", err)
+	}
+	cfg, diags, err := s.load(true)
+	if err != nil {
+		at := ""
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				at = diagPos(d)
+				break
+			}
+		}
+		return refuse(err, at)
 	}
 	_, warns := countDiags(diags)
 	res := reloadResult{Revision: cfg.Program.Revision, Warnings: warns}
 	if cfg.Program.Revision == old.Program.Revision && cfg.Program.Revision != "" {
+		metrics.ConfigLoaded(cfg.Program.Revision, "unchanged", time.Now())
 		s.log.Info("configuration unchanged", "trigger", trigger, "revision", short(cfg.Program.Revision))
 		return res, nil
 	}
 	if serverChanged(old.Server, cfg.Server) {
 		s.log.Warn("the server block changed; restart authd to apply it", "trigger", trigger)
 	}
-	// The engine first, so RADIUS policies never name a journey it lacks.
-	s.eng.Load(cfg.Program)
+	if err := s.apply(old, cfg); err != nil {
+		return refuse(err, "")
+	}
 	s.cfg = cfg
 	res.Changed = true
-	if s.radius != nil {
-		if err := s.radius.Load(radius.FromDSL(cfg)); err != nil {
-			s.log.Error("RADIUS kept its previous clients and policies", "trigger", trigger, "err", err)
-			return res, admin.Errorf(admin.CodeInvalid, "journeys reloaded, but RADIUS kept its previous clients and policies: %v", err)
-		}
-	}
+	metrics.ConfigLoaded(cfg.Program.Revision, "applied", time.Now())
+	s.audit.Log(ctx, audit.Entry{Kind: audit.KindConfig, Frontend: "server", Result: audit.ResultSuccess,
+		Reason: "configuration reloaded", Detail: map[string]string{"trigger": trigger, "revision": short(cfg.Program.Revision), "previous": short(old.Program.Revision)}})
 	s.log.Info("configuration reloaded", "trigger", trigger, "revision", short(cfg.Program.Revision),
 		"realms", len(cfg.Program.Realms), "journeys", len(cfg.Program.Journeys))
 	return res, nil
 }
 
+// apply switches every part of the server to cfg, or none. What can be
+// checked without touching a running front end is checked first (RADIUS
+// clients and policies compile in a throwaway server). Then each part
+// swaps its own configuration in one atomic step (a request sees the old
+// clients, secrets and relying parties or the new ones, never a mix);
+// should a later part still refuse, the earlier ones are switched back
+// to old, so a refused reload leaves everything as it was. The engine
+// goes before RADIUS so new policies never name a journey it lacks;
+// sessions keep the journey revision they started on either way.
+func (s *server) apply(old, cfg *dsl.Config) error {
+	if s.radius != nil {
+		if _, err := radius.New(radius.FromDSL(cfg), radius.Options{Engine: s.eng, Log: slog.New(slog.DiscardHandler)}); err != nil {
+			return fmt.Errorf("RADIUS: %v", err)
+		}
+	}
+	if s.oauth == nil && len(cfg.RelyingParties) > 0 {
+		s.log.Warn("relying parties were added; restart authd to serve OAuth")
+	}
+	if s.push == nil && len(cfg.PushProviders) > 0 {
+		s.log.Warn("push providers were added; restart authd to serve push")
+	}
+	type part struct {
+		name string
+		to   func(*dsl.Config) error
+	}
+	var parts []part
+	if s.oauth != nil {
+		parts = append(parts, part{"relying parties", func(c *dsl.Config) error { return s.oauth.SetClients(oauth.FromDSL(c).Clients) }})
+	}
+	if s.push != nil {
+		parts = append(parts, part{"push providers", s.push.Reload})
+	}
+	parts = append(parts, part{"journeys", func(c *dsl.Config) error { s.eng.Load(c.Program); return nil }})
+	if s.radius != nil {
+		parts = append(parts, part{"RADIUS clients and policies", func(c *dsl.Config) error { return s.radius.Load(radius.FromDSL(c)) }})
+	}
+	for i, p := range parts {
+		if err := p.to(cfg); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				if rerr := parts[j].to(old); rerr != nil {
+					s.log.Error("switching back after a refused reload failed", "part", parts[j].name, "err", rerr)
+				}
+			}
+			return fmt.Errorf("%s: %v", p.name, err)
+		}
+	}
+	return nil
+}
+
 // serverChanged reports whether a reload touched what only a restart
-// applies: listeners and the store.
+// applies: listeners, the public URL and the store.
 func serverChanged(a, b dsl.Server) bool {
-	if a.HTTP.Listen != b.HTTP.Listen || a.Store.Path != b.Store.Path || (a.HTTP.TLS == nil) != (b.HTTP.TLS == nil) {
+	if a.HTTP.Listen != b.HTTP.Listen || a.HTTP.PublicURL != b.HTTP.PublicURL || a.Store.Path != b.Store.Path || (a.HTTP.TLS == nil) != (b.HTTP.TLS == nil) {
 		return true
 	}
 	if a.HTTP.TLS != nil && (a.HTTP.TLS.CertFile != b.HTTP.TLS.CertFile || a.HTTP.TLS.KeyFile != b.HTTP.TLS.KeyFile) {
