@@ -379,15 +379,17 @@ func (s *Store) MarkDead(id, reason string, now time.Time) error {
 	})
 }
 
-// Touch records that the device was used (an answer or a fetch).
+// Touch records that the device was used (an answer or a fetch), at most
+// once a minute per device so busy devices cost no writes.
 func (s *Store) Touch(id string, now time.Time) error {
+	d, err := s.Device(id)
+	if err != nil || now.Sub(d.LastUsed) < time.Minute {
+		return err
+	}
 	return s.kv.Batch(func(tx store.Tx) error {
 		d, err := deviceByID(tx, id)
 		if err != nil || d == nil {
 			return err
-		}
-		if now.Sub(d.LastUsed) < time.Minute {
-			return nil // good enough; spare the write
 		}
 		d.LastUsed = now
 		return putJSON(tx, bucketDevices, deviceKey(d.Realm, d.User, d.ID), d)
@@ -529,12 +531,14 @@ func (s *Store) AbortEnrollment(id string) error {
 
 // CreatePush stores a new pending push unless the user already has
 // maxPending pushes pending at now (ErrTooManyPending). Pending entries
-// past their expiry are dropped from the count as it goes.
+// past their expiry are dropped from the count as it goes. It goes
+// through Batch: sends are many and not latency-critical (a person reads
+// the phone), so concurrent ones share a commit.
 func (s *Store) CreatePush(p *Push, maxPending int, now time.Time) error {
 	if p.ID == "" || p.State != StatePending {
 		return errors.New("devices: a new push needs an id and the pending state")
 	}
-	return s.kv.Update(func(tx store.Tx) error {
+	return s.kv.Batch(func(tx store.Tx) error {
 		n := 0
 		var stale [][]byte
 		err := tx.ForEach(bucketPending, userPrefix(p.Realm, p.User), func(k, v []byte) error {
@@ -597,7 +601,8 @@ func (s *Store) Push(id string, now time.Time) (*Push, error) {
 // state (and reason, answering device...). A push no longer pending gives
 // ErrNotPending, one past its expiry ErrExpired (and is stored as
 // expired). decide returning an error aborts without a change. The push
-// is returned as it ended.
+// is returned as it ended. It is a plain Update, not a Batch: the answer
+// is what a waiting login resumes on, so it must not wait for a batch.
 func (s *Store) Decide(id string, now time.Time, decide func(*Push) error) (*Push, error) {
 	var (
 		out     *Push

@@ -298,7 +298,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	}
 	// The flip is stored: wake the journey first, then do the rest.
 	s.wake(p.SessionID)
-	_ = s.store.Touch(dev.ID, now)
+	defer func() { _ = s.store.Touch(dev.ID, now) }()
 	out := wire.RespondResponse{MessageID: p.ID, Status: p.State, Reason: p.Reason}
 	switch {
 	case p.Reason == devices.ReasonWrongNumber:
