@@ -88,6 +88,7 @@ var commands = []command{
 	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
 	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
 	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},
+	{"audit", "print (or -follow) the audit log", (*cli).cmdAudit},
 	{"version", "print the version, commit and Go version", (*cli).cmdVersion},
 }
 

@@ -108,7 +108,11 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 	mux := admin.NewMux()
 	(&admin.UserService{Repo: users.NewRepo(st), Realms: realms}).Register(mux)
 	registerStoreOps(mux, st)
-	return &adminTarget{Caller: admin.Local(mux), close: func() { st.Close() }, unchecked: !found}, nil
+	if err := registerAuditOps(mux, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &adminTarget{Caller: admin.Local(auditedLocal(mux, st)), close: func() { st.Close() }, unchecked: !found}, nil
 }
 
 // registerStoreOps adds the ops that need the store itself.
