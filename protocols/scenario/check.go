@@ -29,7 +29,7 @@ func Check(cfg *dsl.Config, s *Suite) hcl.Diagnostics {
 			diags = append(diags, errAt(u.DeclRange, "Realm required",
 				fmt.Sprintf("The configuration has realms %s; say which one user %q belongs to with realm = \"...\".", strings.Join(realms, ", "), u.Name)))
 		case cfg.Realms[u.Realm] == nil:
-			diags = append(diags, errAt(u.DeclRange, "Unknown realm", c.unknown("realm", u.Realm, realms)))
+			diags = append(diags, errAt(u.realmAt, "Unknown realm", c.unknown("realm", u.Realm, realms)))
 		}
 	}
 	for _, sc := range s.Scenarios {

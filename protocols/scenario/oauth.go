@@ -158,6 +158,10 @@ func (r *run) codeFlow(ctx context.Context, b *browser, rp *dsl.RelyingParty, sc
 			res = b.do(ctx, http.MethodGet, loc.RequestURI(), nil, nil)
 		}
 		page = readBody(res)
+		if res.StatusCode == http.StatusGone {
+			r.done, r.outcome, r.reason = true, OutcomeExpired, pageText(page)
+			return nil
+		}
 		if res.StatusCode != http.StatusOK {
 			return fmt.Errorf("the login page answered %d: %s", res.StatusCode, pageText(page))
 		}

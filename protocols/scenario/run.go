@@ -27,6 +27,11 @@ import (
 	rad "github.com/authd/authd/protocols/radius"
 )
 
+// OutcomeExpired is the outcome of a scenario whose session outlived its
+// journey's session_timeout before the next answer (the front end tells
+// the user to start again).
+const OutcomeExpired = "expired"
+
 // Options tune a run.
 type Options struct {
 	// Parallel is how many scenarios run at once (default GOMAXPROCS).
@@ -323,11 +328,14 @@ func (r *run) runAPI(ctx context.Context) error {
 		}
 		next, err := r.eng.Resume(ctx, resp.Session, cbs, r.req)
 		var ae *engine.AnswerError
-		if errors.As(err, &ae) {
+		switch {
+		case errors.As(err, &ae):
 			r.failStep(st, "the answer was refused: %v", err)
 			return nil
-		}
-		if err != nil {
+		case errors.Is(err, engine.ErrSessionExpired):
+			r.done, r.outcome, r.reason = true, OutcomeExpired, "the session expired (session_timeout)"
+			return nil
+		case err != nil:
 			return err
 		}
 		resp = next
@@ -497,13 +505,27 @@ func Load(dir string, opts dsl.Options) (cfg *dsl.Config, s *Suite, files map[st
 	for n, f := range s.Files {
 		files[n] = f
 	}
+	if !diags.HasErrors() {
+		// Checked against the configuration even when a file has errors,
+		// so one run shows every mistake.
+		ds = append(ds, Check(cfg, s)...)
+	}
+	sort.SliceStable(ds, func(i, j int) bool { return before(ds[i].Subject, ds[j].Subject) })
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		return nil, nil, files, diags
 	}
-	diags = append(diags, Check(cfg, s)...)
-	if diags.HasErrors() {
-		return nil, nil, files, diags
-	}
 	return cfg, s, files, diags
+}
+
+// before orders diagnostics by file and position; those without a
+// position come first.
+func before(a, b *hcl.Range) bool {
+	switch {
+	case a == nil || b == nil:
+		return a == nil && b != nil
+	case a.Filename != b.Filename:
+		return a.Filename < b.Filename
+	}
+	return a.Start.Byte < b.Start.Byte
 }

@@ -60,6 +60,7 @@ type User struct {
 	// Locked starts the account locked (for a day past the clock).
 	Locked    bool
 	DeclRange hcl.Range
+	realmAt   hcl.Range
 }
 
 // Front ends a scenario can go through.
@@ -127,7 +128,7 @@ type Step struct {
 
 // Expect is what must hold at the end. Nil maps and slices are unchecked.
 type Expect struct {
-	Outcome string // success, failure or suspended; "" unchecked
+	Outcome string // success, failure, suspended or expired; "" unchecked
 	Path    []string
 	HasPath bool
 	User    *string
@@ -240,7 +241,7 @@ func Parse(dir string, files []string) (*Suite, hcl.Diagnostics) {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate user",
-					Detail:   fmt.Sprintf("The user %q is already declared at %s; fixtures are shared by every test file of the directory.", u.Name, prev.DeclRange),
+					Detail:   fmt.Sprintf("The user %q is already declared at %s; fixtures are shared by every test file of the directory.", u.Name, lineOf(prev.DeclRange)),
 					Subject:  u.DeclRange.Ptr(),
 				})
 				continue
@@ -253,7 +254,7 @@ func Parse(dir string, files []string) (*Suite, hcl.Diagnostics) {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate scenario",
-					Detail:   fmt.Sprintf("A scenario named %q is already declared at %s; names identify scenarios in reports.", sc.Name, prev.DeclRange),
+					Detail:   fmt.Sprintf("A scenario named %q is already declared at %s; names identify scenarios in reports.", sc.Name, lineOf(prev.DeclRange)),
 					Subject:  sc.NameRange.Ptr(),
 				})
 				continue
@@ -271,6 +272,8 @@ func Parse(dir string, files []string) (*Suite, hcl.Diagnostics) {
 	}
 	return s, diags
 }
+
+func lineOf(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
 func decodeFile(name string, f *hcl.File) ([]*User, []*Scenario, hcl.Diagnostics) {
 	content, diags := f.Body.Content(rootSchema)
@@ -300,10 +303,11 @@ func decodeFile(name string, f *hcl.File) ([]*User, []*Scenario, hcl.Diagnostics
 func decodeUser(b *hcl.Block) (*User, hcl.Diagnostics) {
 	u := &User{Name: b.Labels[0], DeclRange: b.DefRange}
 	content, diags := b.Body.Content(userSchema)
-	for name, a := range content.Attributes {
-		switch name {
+	for _, a := range inOrder(content.Attributes) {
+		switch a.Name {
 		case "realm":
 			u.Realm, _ = strAttr(a, &diags)
+			u.realmAt = a.Expr.Range()
 		case "password":
 			u.Password, _ = strAttr(a, &diags)
 		case "groups":
@@ -401,7 +405,7 @@ func decodeScenario(file string, b *hcl.Block, clock time.Time) (*Scenario, hcl.
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  "Duplicate expect block",
-					Detail:   fmt.Sprintf("A scenario has one expect block; this one repeats the one at %s.", sc.Expect.DeclRange),
+					Detail:   fmt.Sprintf("A scenario has one expect block; this one repeats the one at %s.", lineOf(sc.Expect.DeclRange)),
 					Subject:  blk.DefRange.Ptr(),
 				})
 				continue
@@ -417,9 +421,9 @@ func decodeScenario(file string, b *hcl.Block, clock time.Time) (*Scenario, hcl.
 func decodeStep(b *hcl.Block) (*Step, hcl.Diagnostics) {
 	st := &Step{DeclRange: b.DefRange, ranges: map[string]hcl.Range{}}
 	content, diags := b.Body.Content(stepSchema)
-	for name, a := range content.Attributes {
-		st.ranges[name] = a.Expr.Range()
-		switch name {
+	for _, a := range inOrder(content.Attributes) {
+		st.ranges[a.Name] = a.Expr.Range()
+		switch a.Name {
 		case "expect_node":
 			st.ExpectNode, _ = strAttr(a, &diags)
 		case "expect_prompt":
@@ -454,19 +458,19 @@ func decodeStep(b *hcl.Block) (*Step, hcl.Diagnostics) {
 func decodeExpect(b *hcl.Block) (*Expect, hcl.Diagnostics) {
 	ex := &Expect{DeclRange: b.DefRange, ranges: map[string]hcl.Range{}}
 	content, diags := b.Body.Content(expectSchema)
-	for name, a := range content.Attributes {
-		ex.ranges[name] = a.Expr.Range()
-		switch name {
+	for _, a := range inOrder(content.Attributes) {
+		ex.ranges[a.Name] = a.Expr.Range()
+		switch a.Name {
 		case "outcome":
 			s, ok := strAttr(a, &diags)
 			if !ok {
 				break
 			}
 			switch s {
-			case "success", "failure", "suspended":
+			case "success", "failure", "suspended", OutcomeExpired:
 				ex.Outcome = s
 			default:
-				diags = append(diags, attrError(a, "Unknown outcome", fmt.Sprintf(`outcome is "success", "failure" or "suspended" (the journey still waits for an answer), not %q.`, s)))
+				diags = append(diags, attrError(a, "Unknown outcome", fmt.Sprintf(`outcome is "success", "failure", "suspended" (the journey still waits for an answer) or "expired" (the session timed out), not %q.`, s)))
 			}
 		case "path":
 			if l, ok := strListAttr(a, &diags); ok {
@@ -491,6 +495,17 @@ func decodeExpect(b *hcl.Block) (*Expect, hcl.Diagnostics) {
 		}
 	}
 	return ex, diags
+}
+
+// inOrder lists a body's attributes in source order, so diagnostics come
+// out in the order a reader meets them.
+func inOrder(attrs hcl.Attributes) []*hcl.Attribute {
+	out := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Range.Start.Byte < out[j].Range.Start.Byte })
+	return out
 }
 
 // Attribute helpers. Values are static: fixtures and expectations may use
@@ -631,7 +646,7 @@ func deviceAttr(a *hcl.Attribute, diags *hcl.Diagnostics) (Device, bool) {
 	}
 	d, err := ParseDevice(s)
 	if err != nil {
-		*diags = append(*diags, attrError(a, "Invalid device action", err.Error()))
+		*diags = append(*diags, attrError(a, "Invalid device action", err.Error()+"."))
 		return Device{}, false
 	}
 	return d, true
