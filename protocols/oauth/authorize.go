@@ -162,6 +162,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.A
 		p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The user cannot sign in to this application."))
 		return
 	}
+	ar.SetID(newGrantID())
 	resp, err := p.f.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
 		p.f.WriteAuthorizeError(ctx, w, ar, err)

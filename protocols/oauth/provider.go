@@ -196,6 +196,9 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 		compose.OAuth2PKCEFactory,
 	).(*fosite.Fosite)
 	var _ pkce.PKCERequestStorage = p.store
+	for i, h := range p.fcfg.TokenEndpointHandlers {
+		p.fcfg.TokenEndpointHandlers[i] = onlyIfHandles{h}
+	}
 
 	p.routes()
 	return p, nil
@@ -381,4 +384,25 @@ func (p *Provider) cors(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r)
 	}
+}
+
+// onlyIfHandles skips a token endpoint handler that cannot handle the
+// request before fosite calls it: fosite asks every handler to populate
+// every response, and each one that does not apply answers with an error
+// carrying a captured stack trace — a fifth of a client-credentials grant's
+// CPU time in the benchmark.
+type onlyIfHandles struct{ fosite.TokenEndpointHandler }
+
+func (h onlyIfHandles) PopulateTokenEndpointResponse(ctx context.Context, r fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !h.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	return h.TokenEndpointHandler.PopulateTokenEndpointResponse(ctx, r, resp)
+}
+
+func (h onlyIfHandles) HandleTokenEndpointRequest(ctx context.Context, r fosite.AccessRequester) error {
+	if !h.CanHandleTokenEndpointRequest(ctx, r) {
+		return fosite.ErrUnknownRequest
+	}
+	return h.TokenEndpointHandler.HandleTokenEndpointRequest(ctx, r)
 }

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -21,9 +22,11 @@ const (
 	prefixAccess  = "authd_at_"
 	prefixRefresh = "authd_rt_"
 	prefixCode    = "authd_ac_"
-	// jwtSigPrefix marks the storage key of a JWT access token, which is
-	// the SHA-256 of the whole token: a token is valid only if the store
-	// has exactly it, so introspection needs no signature check.
+	// jwtSigPrefix marks the storage key of a JWT access token: its jti
+	// (which sorts by time, so a busy token endpoint appends to the store
+	// instead of touching a random page per token) and the SHA-256 of the
+	// whole token. A token is valid only if the store has exactly it, so
+	// introspection needs no signature check.
 	jwtSigPrefix = "jwt."
 )
 
@@ -39,9 +42,36 @@ var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
 
 func isJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
-func jwtSignature(token string) string {
+func jwtSignature(jti, token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return jwtSigPrefix + base64.RawURLEncoding.EncodeToString(sum[:])
+	return jwtSigPrefix + jti + "." + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// jwtKey returns the storage key of a presented JWT, or "" when it is not
+// one of ours in shape. It finds the jti by a plain scan of the payload:
+// whatever the payload says, the key also holds the hash of the whole
+// token, so only a token authd stored exactly can match.
+func jwtKey(token string) string {
+	i := strings.IndexByte(token, '.')
+	j := strings.LastIndexByte(token, '.')
+	if i < 0 || j <= i || j-i > 8192 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(token[i+1 : j])
+	if err != nil {
+		return ""
+	}
+	const field = `"jti":"`
+	k := bytes.Index(payload, []byte(field))
+	if k < 0 {
+		return ""
+	}
+	rest := payload[k+len(field):]
+	e := bytes.IndexByte(rest, '"')
+	if e <= 0 || e > 64 {
+		return ""
+	}
+	return jwtSignature(string(rest[:e]), token)
 }
 
 func (s *tokenStrategy) AccessTokenSignature(_ context.Context, token string) string {
@@ -49,7 +79,7 @@ func (s *tokenStrategy) AccessTokenSignature(_ context.Context, token string) st
 		return s.hmac.Enigma.Signature(t)
 	}
 	if isJWT(token) {
-		return jwtSignature(token)
+		return jwtKey(token)
 	}
 	return ""
 }
@@ -88,7 +118,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 		Audience: r.GetGrantedAudience(),
 		Expires:  exp.Unix(),
 		IssuedAt: now.Unix(),
-		JTI:      randomID(16),
+		JTI:      newGrantID(),
 		ClientID: c.GetID(),
 		Scope:    strings.Join(r.GetGrantedScopes(), " "),
 	}
@@ -112,7 +142,7 @@ func (s *tokenStrategy) GenerateAccessToken(ctx context.Context, r fosite.Reques
 	if err != nil {
 		return "", "", err
 	}
-	return tok, jwtSignature(tok), nil
+	return tok, jwtSignature(cl.JTI, tok), nil
 }
 
 // ValidateAccessToken checks expiry and, for opaque tokens, the HMAC. A JWT

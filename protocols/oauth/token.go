@@ -42,6 +42,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	c := ar.GetClient().(*client)
 	switch {
 	case ar.GetGrantTypes().ExactOne(GrantClientCredentials):
+		ar.SetID(newGrantID())
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}
@@ -50,6 +51,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 		st.session.SetSubject(c.GetID())
 	case ar.GetGrantTypes().ExactOne(GrantPassword):
+		ar.SetID(newGrantID())
 		for _, s := range ar.GetRequestedScopes() {
 			ar.GrantScope(s)
 		}

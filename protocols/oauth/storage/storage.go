@@ -119,8 +119,9 @@ type Options struct {
 
 // Store implements every fosite storage interface authd composes.
 type Store struct {
-	kv   store.KV
-	opts Options
+	kv    store.KV
+	opts  Options
+	group *groupCommit
 }
 
 var (
@@ -153,7 +154,7 @@ func New(kv store.KV, opts Options) *Store {
 	if opts.NewSession == nil {
 		opts.NewSession = func() fosite.Session { return openid.NewDefaultSession() }
 	}
-	return &Store{kv: kv, opts: opts}
+	return &Store{kv: kv, opts: opts, group: &groupCommit{kv: kv, now: opts.Now}}
 }
 
 // ---- transactions ----
@@ -190,15 +191,7 @@ func (s *Store) Commit(ctx context.Context) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	now := s.opts.Now().UnixNano()
-	return s.kv.Batch(func(tx store.Tx) error {
-		for _, o := range ops {
-			if err := o(tx, now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.group.do(ops)
 }
 
 // Rollback drops the collected writes.
@@ -215,8 +208,7 @@ func (s *Store) write(ctx context.Context, o op) error {
 		p.ops = append(p.ops, o)
 		return nil
 	}
-	now := s.opts.Now().UnixNano()
-	return s.kv.Batch(func(tx store.Tx) error { return o(tx, now) })
+	return s.group.do([]op{o})
 }
 
 // ---- record plumbing ----
@@ -343,8 +335,8 @@ func (s *Store) load(kind byte, key string) (*record, error) {
 // hydrate turns a record back into a fosite request, decoding the session
 // into session (or a fresh one).
 func (s *Store) hydrate(ctx context.Context, r *record, session fosite.Session) (fosite.Requester, error) {
-	var sr storedRequest
-	if err := json.Unmarshal(r.body, &sr); err != nil {
+	sr, err := unmarshalRequest(r.body)
+	if err != nil {
 		return nil, fmt.Errorf("storage: decoding request: %w", err)
 	}
 	client, err := s.opts.Clients(ctx, sr.ClientID)
@@ -361,9 +353,11 @@ func (s *Store) hydrate(ctx context.Context, r *record, session fosite.Session) 
 			return nil, fmt.Errorf("storage: decoding session: %w", err)
 		}
 	}
-	form, err := url.ParseQuery(sr.Form)
-	if err != nil {
-		return nil, fmt.Errorf("storage: decoding form: %w", err)
+	form := url.Values{}
+	if sr.Form != "" {
+		if form, err = url.ParseQuery(sr.Form); err != nil {
+			return nil, fmt.Errorf("storage: decoding form: %w", err)
+		}
 	}
 	return &fosite.Request{
 		ID:                sr.ID,
