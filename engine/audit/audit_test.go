@@ -181,8 +181,8 @@ func TestDescribe(t *testing.T) {
 	if got := audit.Describe("failure", nil, ""); got != "authentication failed" {
 		t.Fatal(got)
 	}
-	en := audit.Enrolments([]audit.Step{{Type: "push_registration", Outcome: "success"}, {Type: "otp_registration", Outcome: "failure"}, {Type: "recovery_code_display", Outcome: "next"}})
-	if fmt.Sprint(en) != "[push device recovery codes]" {
+	en := audit.Enrolments([]audit.Step{{Type: "push_registration", Outcome: "success"}, {Type: "otp_registration", Outcome: "success"}, {Type: "recovery_code_display", Outcome: "next"}})
+	if fmt.Sprint(en) != "[OTP token recovery codes]" {
 		t.Fatal(en)
 	}
 }

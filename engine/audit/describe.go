@@ -28,9 +28,11 @@ var choosers = map[string]bool{
 	"mfa_registration_options": true,
 }
 
-// enrolments are node types whose named outcome enrols something.
+// enrolments are node types whose named outcome enrols something. Push
+// devices are missing on purpose: the push service records their
+// enrolment itself, with the device, platform and provider, when the
+// device calls in.
 var enrolments = map[string]struct{ what, ok string }{
-	"push_registration":     {"push device", "success"},
 	"otp_registration":      {"OTP token", "success"},
 	"recovery_code_display": {"recovery codes", "next"},
 	"opt_out_mfa":           {"MFA opt-out", "next"},
