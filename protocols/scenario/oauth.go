@@ -18,6 +18,8 @@ import (
 
 	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/store"
+	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/protocols/oauth"
 )
 
@@ -37,6 +39,23 @@ func oauthConfig(c *dsl.Config) oauth.Config {
 		cfg.Clients[i] = &cp
 	}
 	return cfg
+}
+
+// oauthStore is the store of the OAuth providers of a run, shared by its
+// scenarios: it holds the signing keys, made once (an RSA key costs a
+// tenth of a second), and codes, tokens and pending logins under random
+// keys, which no two scenarios share. Users, sessions and second factors
+// stay in each scenario's own store, reached through its engine.
+func (rn *Runner) oauthStore() store.KV {
+	rn.oauthOnce.Do(func() {
+		rn.oauthKV = memstore.New()
+		// Make the keys before scenarios race to: the first provider
+		// creates them, later ones load them.
+		if _, err := oauth.New(engine.New(engine.Options{KV: memstore.New(), Log: rn.log}), rn.oauthKV, nil, rn.oauthCfg, rn.log); err != nil {
+			rn.log.Error("preparing the OAuth keys", "err", err)
+		}
+	})
+	return rn.oauthKV
 }
 
 // browser is a user agent for the provider's handler: it keeps cookies
@@ -103,7 +122,7 @@ func (r *run) runOAuth(ctx context.Context) error {
 	if rp == nil {
 		return fmt.Errorf("there is no relying_party %q", sc.Client)
 	}
-	p, err := oauth.New(r.eng, r.kv, r.eng.Services().Users, r.oauthCfg, r.log)
+	p, err := oauth.New(r.eng, r.oauthStore(), r.eng.Services().Users, r.oauthCfg, r.log)
 	if err != nil {
 		return err
 	}

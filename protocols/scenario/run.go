@@ -101,6 +101,9 @@ type Runner struct {
 	radiusCfg *rad.Config
 	oauthCfg  oauth.Config
 
+	oauthOnce sync.Once
+	oauthKV   store.KV
+
 	mu      sync.Mutex
 	covered map[Edge]bool
 }
