@@ -85,6 +85,8 @@ var commands = []command{
 	{"diff", "show what changed in meaning between two configurations", (*cli).cmdDiff},
 	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
 	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP},
+	{"device", "manage users' push devices (list, delete)", (*cli).cmdDevice},
+	{"authenticator", "a software push authenticator (enroll, pending, approve, deny, code)", (*cli).cmdAuthenticator},
 	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
 	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
 	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},

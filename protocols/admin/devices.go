@@ -3,8 +3,11 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
 )
 
@@ -47,6 +50,11 @@ type DeviceService struct {
 	Devices *devices.Store
 	// Realms lists the declared realms; nil means "not checked".
 	Realms func() []string
+	// Audit receives a device_removed entry per deletion (nil: none).
+	Audit audit.Logger
+	// Frontend names where the call came from in those entries
+	// ("admin" or "cli").
+	Frontend string
 }
 
 // Register adds device.list and device.delete to m.
@@ -83,11 +91,15 @@ func (s *DeviceService) list(_ context.Context, a UserRef) (DeviceList, error) {
 	return out, nil
 }
 
-func (s *DeviceService) delete(_ context.Context, a DeviceDeleteArgs) (DeviceDeleteResult, error) {
+func (s *DeviceService) delete(ctx context.Context, a DeviceDeleteArgs) (DeviceDeleteResult, error) {
 	if err := s.ref(a.Realm, a.Name); err != nil {
 		return DeviceDeleteResult{}, err
 	}
 	if a.ID == "" {
+		ds, err := s.Devices.Devices(a.Realm, a.Name)
+		if err != nil {
+			return DeviceDeleteResult{}, err
+		}
 		n, err := s.Devices.DeleteDevices(a.Realm, a.Name)
 		if err != nil {
 			return DeviceDeleteResult{}, err
@@ -95,6 +107,11 @@ func (s *DeviceService) delete(_ context.Context, a DeviceDeleteArgs) (DeviceDel
 		if n == 0 {
 			return DeviceDeleteResult{}, Errorf(CodeNotFound, "user %q of realm %q has no push device", a.Name, a.Realm)
 		}
+		ids := make([]string, 0, len(ds))
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		s.removed(ctx, a, fmt.Sprintf("%d push devices removed by an administrator", n), strings.Join(ids, ","))
 		return DeviceDeleteResult{Deleted: n}, nil
 	}
 	err := s.Devices.DeleteDevice(a.Realm, a.Name, a.ID)
@@ -104,5 +121,14 @@ func (s *DeviceService) delete(_ context.Context, a DeviceDeleteArgs) (DeviceDel
 	if err != nil {
 		return DeviceDeleteResult{}, err
 	}
+	s.removed(ctx, a, "push device removed by an administrator", a.ID)
 	return DeviceDeleteResult{Deleted: 1}, nil
+}
+
+func (s *DeviceService) removed(ctx context.Context, a DeviceDeleteArgs, reason, ids string) {
+	if s.Audit == nil {
+		return
+	}
+	s.Audit.Log(ctx, audit.Entry{Kind: audit.KindDeviceRemoved, Realm: a.Realm, User: a.Name, Frontend: s.Frontend,
+		Result: audit.ResultSuccess, Reason: reason, Detail: map[string]string{"devices": ids}})
 }

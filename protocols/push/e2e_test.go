@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
+	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/push/authenticator"
 	"github.com/authd/authd/protocols/push/wire"
 )
@@ -75,6 +77,9 @@ func TestRegisterThenApprove(t *testing.T) {
 	if got := h.push(p.MessageID); got.State != devices.StateApproved || got.AnsweredBy != a.DeviceID {
 		t.Errorf("stored push %+v", got)
 	}
+	if es := h.audited(audit.KindEnrollment); len(es) != 1 || es[0].User != "alice" || es[0].Result != audit.ResultSuccess || es[0].Detail["device"] != a.DeviceID {
+		t.Errorf("enrolment audit entries %+v", es)
+	}
 }
 
 // loginToWait logs alice in up to the push wait and returns the reply and
@@ -112,8 +117,8 @@ func TestDenyAndReport(t *testing.T) {
 			t.Errorf("suspicious = %v, want %v", got.Suspicious, report)
 		}
 	}
-	if !strings.Contains(h.logs.String(), "event=push.reported") {
-		t.Error("deny and report left no audit line")
+	if es := h.audited(push.KindPushReported); len(es) != 1 || es[0].User != "alice" || es[0].Detail["suspicious"] != "true" || es[0].Client != "127.0.0.1" {
+		t.Errorf("deny and report audit entries %+v", es)
 	}
 }
 
@@ -233,9 +238,16 @@ func TestReplayWrongDeviceBadSignature(t *testing.T) {
 	if r := h.poll("login", r); r.Outcome != "success" {
 		t.Fatalf("after approval: %+v", r)
 	}
-	for _, want := range []string{"why=unknown_push", "why=bad_signature", "why=wrong_challenge", "why=already_answered", "why=invalid_audience"} {
-		if !strings.Contains(h.logs.String(), want) {
-			t.Errorf("no audit line with %s", want)
+	whys := map[string]bool{}
+	for _, e := range h.audited(audit.KindPushRejected) {
+		whys[e.Detail["why"]] = true
+		if e.Result != audit.ResultRejected || e.Frontend != "push" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	for _, want := range []string{"unknown_push", "bad_signature", "wrong_challenge", "already_answered", "invalid_audience"} {
+		if !whys[want] {
+			t.Errorf("no push_rejected audit entry for %s (have %v)", want, whys)
 		}
 	}
 }

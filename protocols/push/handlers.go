@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
 	"github.com/authd/authd/protocols/push/wire"
 )
@@ -76,11 +78,32 @@ func (s *Service) audienceOK(aud, enrolled string) bool {
 	return aud == strings.TrimRight(enrolled, "/") || aud == s.PublicURL()
 }
 
-// rejected logs an audit line for a refused device request and answers it.
+// KindPushReported is the audit kind of "deny and report": the user says a
+// push was not theirs, so someone else knows the password.
+const KindPushReported = "push_reported"
+
+// rejected records a refused device request (a log line and an audit
+// entry of kind push_rejected) and answers it. attrs are key/value pairs;
+// "realm", "user", "device" and "message" go to the audit entry's fields.
 func (s *Service) rejected(w http.ResponseWriter, r *http.Request, status int, code, msg string, attrs ...any) {
 	s.log.Warn("push device request rejected", append([]any{
 		"event", "push.answer_rejected", "path", r.URL.Path, "why", code, "client_ip", clientIP(r),
 	}, attrs...)...)
+	e := audit.Entry{Kind: audit.KindPushRejected, Frontend: "push", Client: clientIP(r), Result: audit.ResultRejected,
+		Reason: msg, Detail: map[string]string{"why": code, "endpoint": r.URL.Path}}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		k, _ := attrs[i].(string)
+		v := fmt.Sprint(attrs[i+1])
+		switch k {
+		case "realm":
+			e.Realm = v
+		case "user":
+			e.User = v
+		default:
+			e.Detail[k] = v
+		}
+	}
+	s.audit.Log(r.Context(), e)
 	writeErr(w, status, code, msg)
 }
 
@@ -159,6 +182,9 @@ func (s *Service) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, devices.ErrRefused):
 		s.log.Warn("enrolment refused by enrollment_mode", "event", "push.enrollment_refused", "realm", e.Realm, "user", e.User, "mode", e.Mode)
+		s.audit.Log(r.Context(), audit.Entry{Kind: audit.KindEnrollment, Realm: e.Realm, User: e.User, Frontend: "push", Client: clientIP(r),
+			Result: audit.ResultFailure, Reason: "push device refused: enrollment_mode " + e.Mode + " allows one device and the user has one",
+			Session: short(e.SessionID), Detail: map[string]string{"platform": c.Platform}})
 		s.wake(done.SessionID)
 		writeErr(w, http.StatusConflict, "device_limit", "this realm allows one device per user and the user already has one")
 		return
@@ -174,6 +200,14 @@ func (s *Service) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("push device enrolled", "event", "push.enrolled", "realm", done.Realm, "user", done.User,
 		"device", dev.ID, "platform", dev.Platform, "provider", dev.Provider, "replaced", len(replaced), "client_ip", clientIP(r))
+	detail := map[string]string{"device": dev.ID, "platform": dev.Platform, "provider": dev.Provider}
+	reason := "push device enrolled"
+	if len(replaced) > 0 {
+		detail["replaced"] = strings.Join(replaced, ",")
+		reason = fmt.Sprintf("push device enrolled, replacing %d (enrollment_mode %s)", len(replaced), done.Mode)
+	}
+	s.audit.Log(r.Context(), audit.Entry{Kind: audit.KindEnrollment, Realm: done.Realm, User: done.User, Frontend: "push",
+		Client: clientIP(r), Result: audit.ResultSuccess, Reason: reason, Session: short(done.SessionID), Detail: detail})
 	s.wake(done.SessionID)
 	writeJSON(w, http.StatusOK, wire.EnrollResponse{DeviceID: dev.ID, Realm: done.Realm, User: done.User, Issuer: done.Issuer, Replaced: len(replaced)})
 }
@@ -250,7 +284,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		s.rejected(w, r, http.StatusBadRequest, "invalid_request", `dec must be "approve" or "deny"`, "device", dev.ID)
 		return
 	}
-	audit := []any{"device", dev.ID, "realm", dev.Realm, "user", dev.User, "message", short(c.MessageID)}
+	who := []any{"device", dev.ID, "realm", dev.Realm, "user", dev.User, "message", short(c.MessageID)}
 	var verdict struct{ wrongDevice, wrongChallenge bool }
 	p, err := s.store.Decide(c.MessageID, now, func(p *devices.Push) error {
 		verdict.wrongDevice = p.Realm != dev.Realm || p.User != dev.User || !p.SentTo(dev.ID)
@@ -275,22 +309,22 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.Is(err, devices.ErrNotFound):
-		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", audit...)
+		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", who...)
 		return
 	case errors.Is(err, errRejected) && verdict.wrongDevice:
 		// Same answer as an unknown push: a device learns nothing about
 		// pushes that are not its own.
-		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(audit, "detail", "wrong device")...)
+		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(who, "detail", "wrong device")...)
 		return
 	case errors.Is(err, errRejected):
-		s.rejected(w, r, http.StatusForbidden, "wrong_challenge", "the answer does not carry this push's challenge", audit...)
+		s.rejected(w, r, http.StatusForbidden, "wrong_challenge", "the answer does not carry this push's challenge", who...)
 		return
 	case errors.Is(err, devices.ErrNotPending):
-		s.rejected(w, r, http.StatusConflict, "already_answered", "the push was already answered, withdrawn or replayed", append(audit, "state", p.State)...)
+		s.rejected(w, r, http.StatusConflict, "already_answered", "the push was already answered, withdrawn or replayed", append(who, "state", p.State)...)
 		return
 	case errors.Is(err, devices.ErrExpired):
 		s.wake(p.SessionID)
-		s.rejected(w, r, http.StatusGone, "expired", "the push expired", audit...)
+		s.rejected(w, r, http.StatusGone, "expired", "the push expired", who...)
 		return
 	default:
 		s.fault(w, r, err)
@@ -302,10 +336,18 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	out := wire.RespondResponse{MessageID: p.ID, Status: p.State, Reason: p.Reason}
 	switch {
 	case p.Reason == devices.ReasonWrongNumber:
-		s.rejected(w, r, http.StatusUnprocessableEntity, "wrong_number", "the number chosen is not the one shown at sign-in; the sign-in was refused", audit...)
+		s.rejected(w, r, http.StatusUnprocessableEntity, "wrong_number", "the number chosen is not the one shown at sign-in; the sign-in was refused", who...)
 		return
 	case p.Suspicious:
-		s.log.Warn("push denied and reported as not the user's", "event", "push.reported", "client_ip", clientIP(r), "login_context", p.Context, "audit", true, "device", dev.ID, "realm", p.Realm, "user", p.User, "message", short(p.ID))
+		s.log.Warn("push denied and reported as not the user's", "event", "push.reported", "client_ip", clientIP(r), "device", dev.ID, "realm", p.Realm, "user", p.User, "message", short(p.ID))
+		detail := map[string]string{"device": dev.ID, "message": short(p.ID), "suspicious": "true"}
+		for k, v := range p.Context {
+			detail["login_"+k] = v
+		}
+		s.audit.Log(r.Context(), audit.Entry{Kind: KindPushReported, Realm: p.Realm, User: p.User, Frontend: "push",
+			Client: p.Context["ip"], Result: audit.ResultFailure, Session: short(p.SessionID),
+			Reason: "push denied and reported by the user as not theirs: a suspicious sign-in attempt (the password may be known to someone else)",
+			Detail: detail})
 	default:
 		s.log.Info("push answered", "event", "push.answered", "state", p.State, "latency_ms", now.Sub(p.Created).Milliseconds(), "client_ip", clientIP(r), "device", dev.ID, "realm", p.Realm, "user", p.User, "message", short(p.ID))
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/memstore"
@@ -120,6 +121,22 @@ type harness struct {
 	kv    store.KV
 	auth  *authenticator.Client
 	logs  *syncBuffer
+
+	auditMu sync.Mutex
+	audits  []audit.Entry
+}
+
+// audited returns the audit entries of kind recorded so far.
+func (h *harness) audited(kind string) []audit.Entry {
+	h.auditMu.Lock()
+	defer h.auditMu.Unlock()
+	var out []audit.Entry
+	for _, e := range h.audits {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 type syncBuffer struct {
@@ -166,7 +183,11 @@ func newHarness(t testing.TB, s setup) *harness {
 	cfg := loadConfig(t, s)
 	h := &harness{t: t, clock: &testClock{}, kv: s.kv, logs: &syncBuffer{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.eng = engine.New(engine.Options{KV: s.kv, Clock: h.clock, Log: log})
+	h.eng = engine.New(engine.Options{KV: s.kv, Clock: h.clock, Log: log, Audit: audit.Func(func(_ context.Context, e audit.Entry) {
+		h.auditMu.Lock()
+		h.audits = append(h.audits, e)
+		h.auditMu.Unlock()
+	})})
 	h.eng.Load(cfg.Program)
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)

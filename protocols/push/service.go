@@ -16,6 +16,7 @@ import (
 
 	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/protocols/push/wire"
@@ -41,6 +42,7 @@ type Service struct {
 	eng   *engine.Engine
 	store *devices.Store
 	log   *slog.Logger
+	audit audit.Logger
 	clock engine.Clock
 	opts  options
 
@@ -107,7 +109,7 @@ func New(eng *engine.Engine, kv store.KV, cfg *dsl.Config, log *slog.Logger, opt
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{eng: eng, store: devices.New(kv), log: log.With("component", "push"), clock: engine.SystemClock{}}
+	s := &Service{eng: eng, store: devices.New(kv), log: log.With("component", "push"), clock: engine.SystemClock{}, audit: audit.Discard}
 	for _, o := range opts {
 		o(&s.opts)
 	}
@@ -126,6 +128,9 @@ func New(eng *engine.Engine, kv store.KV, cfg *dsl.Config, log *slog.Logger, opt
 	if eng != nil {
 		if c := eng.Services().Clock; c != nil {
 			s.clock = c
+		}
+		if a := eng.Services().Audit; a != nil {
+			s.audit = a
 		}
 	}
 	if err := s.Reload(cfg); err != nil {

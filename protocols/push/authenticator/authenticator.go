@@ -39,6 +39,31 @@ const StateVersion = 1
 type State struct {
 	Version  int        `json:"version"`
 	Accounts []*Account `json:"accounts"`
+	// OTP are one-time-password tokens (otpauth:// URIs) for
+	// `authd authenticator code`.
+	OTP []*OTPToken `json:"otp,omitempty"`
+}
+
+// OTPToken is one TOTP/HOTP token; its URI holds the secret.
+type OTPToken struct {
+	URI     string `json:"uri"`
+	Issuer  string `json:"issuer,omitempty"`
+	Account string `json:"account,omitempty"`
+	// Counter is the next HOTP counter.
+	Counter uint64    `json:"counter,omitempty"`
+	Added   time.Time `json:"added"`
+}
+
+// AddOTP stores a token, replacing one of the same issuer and account.
+func (s *State) AddOTP(uri, issuer, account string, counter uint64) {
+	t := &OTPToken{URI: uri, Issuer: issuer, Account: account, Counter: counter, Added: time.Now().UTC()}
+	for i, o := range s.OTP {
+		if o.Issuer == issuer && o.Account == account {
+			s.OTP[i] = t
+			return
+		}
+	}
+	s.OTP = append(s.OTP, t)
 }
 
 // Account is one enrolment: a device of one user on one server.
