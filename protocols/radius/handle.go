@@ -32,7 +32,6 @@ type request struct {
 	req     engine.Request
 	release func() // gives back the processing slot when the request is held
 
-	autoFilled   bool // the packet's password was used (or is an answer, not a password)
 	numberAcked  bool // the user saw the push's number and asked to wait
 	holding      bool
 	holdDeadline time.Time
@@ -297,6 +296,8 @@ func (s *Server) start(rq *request) []byte {
 	if p.AppendedFactor {
 		pass, rq.factor = splitFactor(pass)
 	}
+	// The credentials, username and password nodes take these, once per
+	// request; drive never hands the password over again (see there).
 	req := rq.req
 	req.Credentials = &engine.Credentials{Username: rq.user, Password: pass}
 	resp, err := s.eng.Start(s.ctx, p.Realm, p.Journey, req)
@@ -330,7 +331,6 @@ func (s *Server) resume(rq *request, state []byte) []byte {
 		return s.reject(rq, "the challenge's policy was removed by a reload")
 	}
 	rq.policy = p
-	rq.autoFilled = true // this User-Password answers the challenge; it is not the password
 	var answers []engine.Callback
 	switch c.kind {
 	case showNumber:
@@ -438,23 +438,18 @@ func (s *Server) drive(rq *request, resp *engine.Response, err error, last *chal
 		switch {
 		case pl.unshowable != "":
 			return s.reject(rq, pl.unshowable)
-		case auto < maxAutoSteps && pl.onlyCredentials() && (pl.passwords == 0 || !rq.autoFilled):
-			// A journey of separate username/password nodes asks what the
-			// packet already holds: the name always, the password once and
-			// only in the request that brought it (in a later round the
-			// User-Password is the answer to a challenge).
-			if pl.passwords > 0 {
-				rq.autoFilled = true
-			}
+		case auto < maxAutoSteps && pl.onlyNames():
+			// A user name asked after the nodes took the request's
+			// credentials (a loop back to a username node): the NAS sends
+			// the User-Name in every round and the State is bound to it.
+			// A password asked again is never answered from the packet: in
+			// the first request the nodes took it already, so asking again
+			// means a wrong one is being retried (the same password would
+			// count twice towards a lockout); in a later round the
+			// User-Password is the answer to a challenge. It is challenged
+			// for instead.
 			auto++
-			answers := fill(resp.Callbacks, -1, "", rq.user, "")
-			for i := range answers {
-				if answers[i].Type == engine.CallbackPassword {
-					p := rq.pass
-					answers[i].Value = &p
-				}
-			}
-			resp, err = s.eng.Resume(s.ctx, resp.Session, answers, rq.req)
+			resp, err = s.eng.Resume(s.ctx, resp.Session, fill(resp.Callbacks, -1, "", rq.user, ""), rq.req)
 			last = nil
 		case auto < maxAutoSteps && rq.factor != "" && pl.input >= 0 && resp.Callbacks[pl.input].Type == engine.CallbackCode:
 			auto++
@@ -537,10 +532,9 @@ func planFor(cbs []engine.Callback) plan {
 	return p
 }
 
-// onlyCredentials: the suspension asks nothing but a user name and/or a
-// password.
-func (p plan) onlyCredentials() bool {
-	return p.names+p.passwords > 0 && p.others == 0 && p.wait < 0 && p.unshowable == ""
+// onlyNames: the suspension asks nothing but a user name.
+func (p plan) onlyNames() bool {
+	return p.names > 0 && p.passwords == 0 && p.others == 0 && p.wait < 0 && p.unshowable == ""
 }
 
 // prompt is the Reply-Message of an input challenge: any texts shown with
