@@ -261,7 +261,12 @@ type RADIUSPolicy struct {
 	// over user, request, now and the journey's state; nil means none. A
 	// list value gives one attribute per element.
 	ReplyAttributes hcl.Expression
-	DeclRange       hcl.Range // the block header, where diagnostics about the block point
+	// AppendedFactor takes a second factor appended to the password
+	// ("secret,push", "secret,123456": Duo's appended mode) for NASes that
+	// cannot show a challenge; false (the default) reads the whole
+	// User-Password as the password.
+	AppendedFactor bool
+	DeclRange      hcl.Range // the block header, where diagnostics about the block point
 }
 
 // PushProvider delivers push notifications to enrolled devices. Exactly one

@@ -26,6 +26,7 @@ var radiusPolicySchema = &hcl.BodySchema{
 		{Name: "journey", Required: true},
 		{Name: "when"},
 		{Name: "reply_attributes"},
+		{Name: "appended_factor"},
 	},
 }
 
@@ -222,6 +223,13 @@ func decodeRADIUSPolicyBlock(l *loader, block *hcl.Block) (*RADIUSPolicy, hcl.Di
 		p.ReplyAttributes = a.Expr
 		links.reply = a
 	}
+	if a := content.Attributes["appended_factor"]; a != nil {
+		v, ok, d := l.boolean(a)
+		diags = append(diags, d...)
+		if ok {
+			p.AppendedFactor = v
+		}
+	}
 	if l.isFirst(block) {
 		l.policyRefs[p] = links
 	}
@@ -289,7 +297,8 @@ func (l *loader) linkPolicies() hcl.Diagnostics {
 
 // checkReplyAttributes parses reply_attributes as an object with static
 // attribute names and checks each value's references. Whether a name is
-// in the RADIUS dictionary is the RADIUS front end's check.
+// in the RADIUS dictionary, and whether it can carry the value, is the
+// RADIUS front end's check, registered with RegisterReplyAttributeChecker.
 func (l *loader) checkReplyAttributes(p *RADIUSPolicy, a *hcl.Attribute, j *Journey) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	pairs, d := hcl.ExprMap(a.Expr)
@@ -333,7 +342,8 @@ func (l *loader) checkReplyAttributes(p *RADIUSPolicy, a *hcl.Attribute, j *Jour
 			})
 			continue
 		}
-		if prev, dup := seen[name]; dup {
+		// Attribute names are case-insensitive, so are duplicates.
+		if prev, dup := seen[strings.ToLower(name)]; dup {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate reply attribute",
@@ -342,9 +352,18 @@ func (l *loader) checkReplyAttributes(p *RADIUSPolicy, a *hcl.Attribute, j *Jour
 			})
 			continue
 		}
-		seen[name] = pair.Key.Range()
+		seen[strings.ToLower(name)] = pair.Key.Range()
 		_, d := l.checkRuntimeExpr(pair.Value, sc)
 		diags = append(diags, d...)
+		if !d.HasErrors() {
+			// The value as far as it is known: constants wholly, runtime
+			// references as typed unknowns.
+			v, vd := pair.Value.Value(sc.evalContext())
+			if vd.HasErrors() {
+				v = cty.NilVal
+			}
+			diags = append(diags, checkReplyAttribute(p.Name, name, pair, v)...)
+		}
 	}
 	return diags
 }

@@ -222,8 +222,8 @@ func suggest(names []string, given string) string {
 }
 
 // CheckAttribute reports whether a reply attribute called name can carry v.
-// dsl calls it (injected by the CLI, since dsl does not import protocols)
-// for every key of a radius_policy's reply_attributes, with the value as
+// dsl calls it (registered by this package's init, since dsl does not
+// import protocols) for every key of a radius_policy's reply_attributes, with the value as
 // far as it is known at validate time: unknown values are checked by type,
 // known ones by encoding them. A list, set or tuple stands for one
 // attribute per element; null means "send nothing".

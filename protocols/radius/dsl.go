@@ -44,6 +44,7 @@ func FromDSL(c *dsl.Config) *Config {
 			Journey:         p.Journey,
 			When:            p.When,
 			ReplyAttributes: p.ReplyAttributes,
+			AppendedFactor:  p.AppendedFactor,
 		})
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,5 +143,52 @@ func TestListenAndServe(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("ListenAndServe did not return after Shutdown")
+	}
+}
+
+func TestFromDSLAppendedFactor(t *testing.T) {
+	src := dslSource + `
+radius_policy "duo" {
+  clients         = [radius_client.legacy]
+  realm           = realm.corp
+  journey         = journey.vpn
+  appended_factor = true
+}
+`
+	cfg, diags := dsl.LoadSources(map[string][]byte{"authd.hcl": []byte(src)}, "", dsl.Options{
+		LookupEnv: func(k string) (string, bool) { return testSecret, k == "FG_SECRET" },
+	})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	rc := FromDSL(cfg)
+	if len(rc.Policies) != 2 || rc.Policies[0].Name != "vpn" || rc.Policies[1].Name != "duo" {
+		t.Fatalf("policies %+v", rc.Policies)
+	}
+	if rc.Policies[0].AppendedFactor || !rc.Policies[1].AppendedFactor {
+		t.Errorf("AppendedFactor: vpn %v (want the default, false), duo %v (want true)", rc.Policies[0].AppendedFactor, rc.Policies[1].AppendedFactor)
+	}
+}
+
+// TestReplyAttributesValidated: linking this package in is what makes dsl
+// check reply attribute names and values, as authd validate does.
+func TestReplyAttributesValidated(t *testing.T) {
+	src := strings.Replace(dslSource, `"Session-Timeout"     = 60`, `"Sesion-Timeout" = 60
+    "Idle-Timeout" = "soon"`, 1)
+	_, diags := dsl.LoadSources(map[string][]byte{"authd.hcl": []byte(src)}, "", dsl.Options{
+		LookupEnv: func(k string) (string, bool) { return testSecret, k == "FG_SECRET" },
+	})
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Summary+": "+d.Detail)
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		`Unknown RADIUS attribute: radius_policy "vpn" sets "Sesion-Timeout", which none of authd's RADIUS dictionaries defines. Did you mean "Session-Timeout"?`,
+		`Invalid reply attribute value: In radius_policy "vpn": attribute "Idle-Timeout" takes a whole number`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, all)
+		}
 	}
 }
