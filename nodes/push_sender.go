@@ -172,11 +172,6 @@ type pushSender struct {
 	captureFailure bool
 }
 
-// UserAttrPushOptOut is the user attribute opt_out_mfa sets ("true") when
-// the user declines push MFA; push_sender then leaves by skipped instead
-// of not_registered (unless remove_skip).
-const UserAttrPushOptOut = "push_mfa_opt_out"
-
 // Process implements engine.Node.
 func (n *pushSender) Process(ctx context.Context, nc *engine.Context) (engine.Result, error) {
 	svc, err := pushService(nc)
@@ -251,12 +246,13 @@ func (n *pushSender) Process(ctx context.Context, nc *engine.Context) (engine.Re
 	return engine.Result{Outcome: "sent", Reason: "push sent"}, nil
 }
 
-// notRegistered leaves by skipped for a user who opted out (when the node
-// offers skipped), else by not_registered.
+// notRegistered leaves by skipped for a user who opted out with
+// opt_out_mfa (user attribute OptOutAttribute = "true") when the node
+// offers skipped, else by not_registered.
 func (n *pushSender) notRegistered(nc *engine.Context) (engine.Result, error) {
 	nc.SetState(stateMFAMethod, cty.StringVal("push"))
 	if !n.removeSkip {
-		if u, err := nc.User(); err == nil && strings.EqualFold(u.Attributes[UserAttrPushOptOut], "true") {
+		if u, err := nc.User(); err == nil && strings.EqualFold(u.Attributes[OptOutAttribute], "true") {
 			return engine.Result{Outcome: "skipped", Reason: "the user opted out of push MFA"}, nil
 		}
 	}

@@ -143,7 +143,7 @@ func TestPushSenderNotRegisteredAndSkipped(t *testing.T) {
 	repo := users.NewRepo(memstore.New())
 	for _, u := range []*users.User{
 		{Realm: "corp", Name: "alice", Created: testNow, Updated: testNow},
-		{Realm: "corp", Name: "bob", Attributes: map[string]string{nodes.UserAttrPushOptOut: "true"}, Created: testNow, Updated: testNow},
+		{Realm: "corp", Name: "bob", Attributes: map[string]string{nodes.OptOutAttribute: "true"}, Created: testNow, Updated: testNow},
 	} {
 		if err := repo.Create(u); err != nil {
 			t.Fatal(err)
