@@ -1,0 +1,542 @@
+package main
+
+// Tests of running authd for real: the audit log and its command,
+// health, readiness and metrics, abuse limits, and the faults an operator
+// meets (kill -9, a damaged or newer store, a second instance).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/authd/authd/protocols/push/authenticator"
+)
+
+// apiPost sends one journey API request and returns the status and body.
+func apiPost(t *testing.T, base, realm, journey string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	url := fmt.Sprintf("http://%s/api/v1/realms/%s/journeys/%s/authenticate", base, realm, journey)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, data)
+	}
+	return resp.StatusCode, out
+}
+
+// answerAll fills every callback of a suspended answer from values by
+// callback type ("wait" answers "" to keep waiting).
+func answerAll(t *testing.T, resp map[string]any, values map[string]string) map[string]any {
+	t.Helper()
+	cbs, _ := resp["callbacks"].([]any)
+	var answers []map[string]any
+	for _, c := range cbs {
+		cb := c.(map[string]any)
+		typ, _ := cb["type"].(string)
+		switch typ {
+		case "text", "qr":
+			continue
+		}
+		v, ok := values[typ]
+		if !ok {
+			t.Fatalf("no value for callback %v", cb)
+		}
+		answers = append(answers, map[string]any{"id": cb["id"], "value": v})
+	}
+	return map[string]any{"session": resp["session"], "callbacks": answers}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAuditLogAndCommand(t *testing.T) {
+	e := userEnv(t)
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	e.stdin = ""
+	// Without a server the command reads the store itself.
+	e.run(t, "audit").want(t, 0, []string{"admin success corp/alice", "op=user.add", "frontend=cli"}, nil)
+
+	s := e.startServer(t)
+	login(t, s.addr, "corp", "login", "alice", "alice-pass")
+	login(t, s.addr, "corp", "login", "alice", "wrong")
+	login(t, s.addr, "corp", "login", "mallory", "x")
+
+	r := e.run(t, "audit", "-user", "alice", "-kind", "journey", "-format", "json")
+	r.want(t, 0, nil, nil)
+	var entries []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", line)
+		}
+		entries = append(entries, m)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("want alice's two journeys, got:\n%s", r.stdout)
+	}
+	ok, bad := entries[0], entries[1]
+	if ok["result"] != "success" || ok["reason"] != "authentication with password successful" ||
+		ok["realm"] != "corp" || ok["journey"] != "login" || ok["frontend"] != "api" || ok["client"] != "127.0.0.1" ||
+		fmt.Sprint(ok["path"]) != "[creds check]" || ok["request_id"] == nil {
+		t.Fatalf("success entry: %v", ok)
+	}
+	if bad["result"] != "failure" || !strings.Contains(bad["reason"].(string), "failed at check") {
+		t.Fatalf("failure entry: %v", bad)
+	}
+	e.run(t, "audit", "-since", "1h").want(t, 0, []string{"journey failure corp/mallory", "config success"}, nil)
+	e.run(t, "audit", "-since", "yesterday").want(t, 2, nil, []string{"-since"})
+	if strings.Contains(s.output(), "alice-pass") {
+		t.Fatal("a password reached the log")
+	}
+	if !strings.Contains(s.output(), `msg=audit kind=journey result=success realm=corp user=alice`) {
+		t.Fatalf("the audit entry is not mirrored in the log:\n%s", s.output())
+	}
+
+	// -follow prints what is written while it runs.
+	f := e.command("audit", "-follow", "-kind", "journey")
+	out, err := f.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	seen := 0
+	for seen < 3 { // the three journeys so far
+		select {
+		case <-lines:
+			seen++
+		case <-time.After(10 * time.Second):
+			t.Fatal("audit -follow printed nothing")
+		}
+	}
+	e.stdin = "bob-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "bob").want(t, 0, nil, nil)
+	e.stdin = ""
+	login(t, s.addr, "corp", "login", "bob", "bob-pass")
+	select {
+	case l := <-lines:
+		if !strings.Contains(l, "journey success corp/bob") {
+			t.Fatalf("followed: %q", l)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("audit -follow did not print the new journey")
+	}
+	f.Process.Signal(syscall.SIGINT)
+	if err := f.Wait(); err != nil {
+		t.Fatalf("audit -follow after SIGINT: %v", err)
+	}
+	e.run(t, "audit", "-kind", "admin").want(t, 0, []string{"corp/bob frontend=admin", "actor=\"uid "}, nil)
+	s.stop()
+}
+
+func TestHealthReadinessMetrics(t *testing.T) {
+	e := userEnv(t)
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	s := e.startServer(t)
+	base := "http://" + s.addr
+	if code, body := httpGet(t, base+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	code, body := httpGet(t, base+"/readyz")
+	if code != 200 || !strings.Contains(body, `"status":"ready"`) || !strings.Contains(body, `"store":"ok"`) {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	login(t, s.addr, "corp", "login", "alice", "alice-pass")
+	_, m := apiPost(t, s.addr, "corp", "login", map[string]any{}) // one left suspended
+	if m["session"] == nil {
+		t.Fatalf("%v", m)
+	}
+	code, body = httpGet(t, base+"/metrics")
+	if code != 200 {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`authd_journeys_total{journey="login",node="check",outcome="success"} 1`,
+		`authd_requests_total{frontend="api",result="success"} 1`,
+		`authd_node_duration_seconds_bucket{journey="login",node="check",type="password_check"`,
+		`authd_sessions_pending 1`,
+		`authd_store_tx_duration_seconds_count{op="batch"}`,
+		`authd_audit_entries_total{kind="journey"} 1`,
+		`authd_config_info{revision=`,
+		`authd_build_info{goversion=`,
+		`go_goroutines`, `process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "alice") {
+		t.Error("a user name reached the metrics")
+	}
+	s.stop()
+
+	s = e.startServer(t, "-metrics=false")
+	if code, _ := httpGet(t, "http://"+s.addr+"/metrics"); code != 404 {
+		t.Fatalf("-metrics=false still serves /metrics: %d", code)
+	}
+	s.stop()
+}
+
+func TestRunAbuseLimits(t *testing.T) {
+	e := userEnv(t)
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	e.run(t, "run", "-rate-limit-ip", "lots").want(t, 2, nil, []string{"-rate-limit-ip"})
+	s := e.startServer(t, "-rate-limit-ip", "6/1h", "-rate-limit-user", "2/1h")
+
+	// Two wrong passwords, then alice is refused even with the right one.
+	for i := 0; i < 2; i++ {
+		_, m := apiPost(t, s.addr, "corp", "login", map[string]any{})
+		if _, m = apiPost(t, s.addr, "corp", "login", answerAll(t, m, map[string]string{"name": "alice", "password": "nope"})); m["outcome"] != "failure" {
+			t.Fatalf("guess %d: %v", i, m)
+		}
+	}
+	_, m := apiPost(t, s.addr, "corp", "login", map[string]any{})
+	code, m := apiPost(t, s.addr, "corp", "login", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
+	if code != 429 || m["error"] != "rate_limited" {
+		t.Fatalf("third guess: %d %v", code, m)
+	}
+	// The address has used its 6 requests: the next one is refused, but
+	// probes are not limited.
+	b, _ := json.Marshal(map[string]any{})
+	resp, err := http.Post("http://"+s.addr+"/api/v1/realms/corp/journeys/login/authenticate", "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the address limit: %d Retry-After=%q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if code, _ := httpGet(t, "http://"+s.addr+"/readyz"); code != 200 {
+		t.Fatalf("readyz limited: %d", code)
+	}
+	// A body over the cap is refused without being read whole.
+	big := bytes.Repeat([]byte("a"), 2<<20)
+	resp, err = http.Post("http://"+s.addr+"/api/v1/realms/corp/journeys/login/authenticate", "application/json", bytes.NewReader(big))
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != 400 && resp.StatusCode != 429 {
+			t.Fatalf("2 MiB body: %d", resp.StatusCode)
+		}
+	}
+	s.stop()
+}
+
+// TestSlowClientIsCut: a client that trickles its headers is disconnected
+// after the read-header timeout, and the server keeps serving.
+func TestSlowClientIsCut(t *testing.T) {
+	old := readHeaderTimeout
+	readHeaderTimeout = 200 * time.Millisecond
+	defer func() { readHeaderTimeout = old }()
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }), discardLogger())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n"))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	io.Copy(io.Discard, c) // returns when the server closes the connection
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("the slow client was cut only after %v", el)
+	}
+	if code, _ := httpGet(t, "http://"+ln.Addr().String()+"/"); code != 200 {
+		t.Fatal("server stopped serving")
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// freePort returns a loopback address nobody listens on (for a server
+// that must come back on the same port after a restart).
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// pushConfig is goodConfig with a poll push provider, a registration
+// journey and a login journey that asks for a push after the password,
+// on a fixed address so devices find the server after a restart.
+func pushConfig(addr string) string {
+	return fmt.Sprintf(`server {
+  http {
+    listen     = %q
+    public_url = "http://%s"
+  }
+}
+
+realm "corp" {
+  display_name    = "Example Corp"
+  enrollment_mode = "single_device"
+  push_providers  = [push_provider.poll]
+}
+
+push_provider "poll" "poll" {}
+
+journey "enroll" {
+  realm = realm.corp
+  start = node.creds
+  node "credentials" "creds" {
+    next = node.check
+  }
+  node "password_check" "check" {
+    outcomes = { success = node.reg, failure = failure, locked = failure }
+  }
+  node "push_registration" "reg" {
+    timeout  = "5m"
+    outcomes = { success = success, failure = failure, timeout = failure }
+  }
+}
+
+journey "login" {
+  realm           = realm.corp
+  start           = node.creds
+  session_timeout = "10m"
+  node "credentials" "creds" {
+    next = node.check
+  }
+  node "password_check" "check" {
+    outcomes = { success = node.confirm, failure = failure, locked = failure }
+  }
+  node "choice" "confirm" {
+    options  = ["push", "cancel"]
+    outcomes = { push = node.push, cancel = failure }
+  }
+  node "push_sender" "push" {
+    message_timeout = "5m"
+    remove_skip     = true
+    outcomes        = { sent = node.wait, not_registered = failure }
+  }
+  node "push_wait" "wait" {
+    seconds  = 5
+    outcomes = { done = node.verify, exit = failure }
+  }
+  node "push_result_verifier" "verify" {
+    outcomes = { success = success, failure = failure, expired = failure, waiting = node.wait }
+  }
+}
+`, addr, addr)
+}
+
+// TestKill9 kills authd while sessions wait at every kind of step and a
+// push is pending, restarts it, and finishes every login: sessions live
+// in the store, and a late push answer still completes the login.
+func TestKill9(t *testing.T) {
+	addr := freePort(t)
+	e := env{dir: configDir(t, map[string]string{"authd.hcl": pushConfig(addr)})}
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	e.stdin = ""
+	// The test logs in more often than a person would.
+	s := e.startServer(t, "-rate-limit-user", "0")
+	ctx := context.Background()
+
+	// Enrol a software authenticator through the registration journey.
+	_, m := apiPost(t, s.addr, "corp", "enroll", map[string]any{})
+	_, m = apiPost(t, s.addr, "corp", "enroll", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
+	uri := ""
+	for _, c := range m["callbacks"].([]any) {
+		if cb := c.(map[string]any); cb["type"] == "qr" {
+			uri, _ = cb["uri"].(string)
+		}
+	}
+	if uri == "" {
+		t.Fatalf("no enrolment URI: %v", m)
+	}
+	var dev authenticator.Client
+	acct, err := dev.Enroll(ctx, uri, authenticator.EnrollOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, m = apiPost(t, s.addr, "corp", "enroll", answerAll(t, m, map[string]string{"wait": ""})); m["outcome"] != "success" {
+		t.Fatalf("enrolment: %v", m)
+	}
+
+	// Sessions at the credentials, at the choice, and one waiting for
+	// the push.
+	const n = 10
+	var atCreds, atChoice []map[string]any
+	for i := 0; i < n; i++ {
+		_, m := apiPost(t, s.addr, "corp", "login", map[string]any{})
+		atCreds = append(atCreds, m)
+		_, m = apiPost(t, s.addr, "corp", "login", map[string]any{})
+		_, m = apiPost(t, s.addr, "corp", "login", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
+		if m["node"] != "confirm" {
+			t.Fatalf("not at the choice: %v", m)
+		}
+		atChoice = append(atChoice, m)
+	}
+	_, waiting := apiPost(t, s.addr, "corp", "login", map[string]any{})
+	_, waiting = apiPost(t, s.addr, "corp", "login", answerAll(t, waiting, map[string]string{"name": "alice", "password": "alice-pass"}))
+	_, waiting = apiPost(t, s.addr, "corp", "login", answerAll(t, waiting, map[string]string{"choice": "push"}))
+	if waiting["node"] != "wait" {
+		t.Fatalf("not waiting for the push: %v", waiting)
+	}
+
+	// kill -9: no shutdown, no flush beyond what was committed.
+	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-s.done
+	s = e.startServer(t, "-rate-limit-user", "0")
+	if s.addr != addr {
+		t.Fatalf("restarted on %s, not %s", s.addr, addr)
+	}
+
+	// The late answer: the phone approves after the restart.
+	pending, err := dev.Pending(ctx, acct, 0)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending after restart: %v %v", pending, err)
+	}
+	if _, err := dev.Respond(ctx, acct, pending[0], authenticator.Answer{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, m := apiPost(t, s.addr, "corp", "login", answerAll(t, waiting, map[string]string{"wait": ""})); m["outcome"] != "success" || m["user"] != "alice" {
+		t.Fatalf("the push answered after the restart did not complete the login: %v", m)
+	}
+	for i := 0; i < n; i++ {
+		_, m := apiPost(t, s.addr, "corp", "login", answerAll(t, atChoice[i], map[string]string{"choice": "cancel"}))
+		if m["outcome"] != "failure" {
+			t.Fatalf("session %d at the choice: %v", i, m)
+		}
+		_, m = apiPost(t, s.addr, "corp", "login", answerAll(t, atCreds[i], map[string]string{"name": "alice", "password": "alice-pass"}))
+		if m["node"] != "confirm" {
+			t.Fatalf("session %d at the credentials: %v", i, m)
+		}
+	}
+	e.run(t, "audit", "-kind", "journey", "-user", "alice").want(t, 0,
+		[]string{"reason=\"authentication with password+push successful (chosen push)\""}, nil)
+	s.stop()
+}
+
+func TestStoreFaultsAtStart(t *testing.T) {
+	t.Run("newer schema", func(t *testing.T) {
+		e := userEnv(t)
+		path := filepath.Join(e.dir, "data", "authd.db")
+		os.MkdirAll(filepath.Dir(path), 0o700)
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Update(func(tx *bolt.Tx) error {
+			b, _ := tx.CreateBucket([]byte("meta"))
+			return b.Put([]byte("schema_version"), []byte("99"))
+		})
+		db.Close()
+		e.run(t, "run").oneLineErr(t, "was created by a newer authd (schema 99)")
+		e.run(t, "audit").oneLineErr(t, "newer authd")
+	})
+	t.Run("damaged", func(t *testing.T) {
+		e := userEnv(t)
+		e.stdin = "alice-pass\n"
+		e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+		path := filepath.Join(e.dir, "data", "authd.db")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 8192 && i < len(b); i++ { // both meta pages overwritten
+			b[i] = byte(i*7 + 3)
+		}
+		os.WriteFile(path, b, 0o600)
+		e.run(t, "run").oneLineErr(t, "damaged or not an authd store")
+	})
+	t.Run("second instance", func(t *testing.T) {
+		e := userEnv(t)
+		s := e.startServer(t)
+		pid := strconv.Itoa(s.cmd.Process.Pid)
+		e.run(t, "run", "-listen", "127.0.0.1:0").oneLineErr(t, "locked by another authd (pid "+pid+")")
+		s.stop()
+	})
+}
+
+// TestGracefulShutdownDrains: SIGTERM lets a request in progress finish
+// (here a slow audit follow over the admin socket is not involved; an API
+// request is), readiness turns 503 first, and the exit is clean.
+func TestGracefulShutdownDrains(t *testing.T) {
+	e := userEnv(t)
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	s := e.startServer(t)
+	// A keep-alive connection with a request whose body arrives slowly.
+	c, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{}`
+	fmt.Fprintf(c, "POST /api/v1/realms/corp/journeys/login/authenticate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	time.Sleep(100 * time.Millisecond)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	time.Sleep(300 * time.Millisecond)
+	c.Write([]byte(body))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the request in progress was dropped: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("request in progress: %d", resp.StatusCode)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if s.code != 0 || !strings.Contains(s.output(), "msg=stopped") {
+		t.Fatalf("exit %d:\n%s", s.code, s.output())
+	}
+}
