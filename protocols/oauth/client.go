@@ -252,7 +252,7 @@ func (c *client) mayIntrospect(callerID string) bool {
 // bare client_id for public ones. It records the client in the request
 // state, so the password grant knows whose journey to run.
 func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (fosite.Client, error) {
-	id, secret, basic, err := clientCredentials(r, form)
+	id, secret, _, err := clientCredentials(r, form)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,9 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	}
 	c := fc.(*client)
 	if c.cfg.Public {
-		if secret != "" || basic {
+		// Some native-app libraries send HTTP Basic with an empty password;
+		// that is still "none".
+		if secret != "" {
 			return nil, fosite.ErrInvalidClient.WithHint("Client authentication failed: a public client authenticates with its client_id alone (method none).")
 		}
 	} else if secret == "" || !c.checkSecret(secret) {

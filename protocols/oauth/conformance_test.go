@@ -338,6 +338,19 @@ func TestConformance(t *testing.T) {
 		mustEqual(t, "web with prompt=none", ru.Query().Get("error"), "login_required")
 	})
 
+	t.Run("oidcc-id-token-hint", func(t *testing.T) {
+		alice, bob := newBrowser(t, fx), newBrowser(t, fx)
+		code, _ := loginCode(t, alice, "portal", url.Values{"code_challenge": nil}, alicePassword)
+		at := exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+		code, _ = loginCode(t, bob, "portal", url.Values{"code_challenge": nil}, answers{{"username": oauthtest.Bob, "password": oauthtest.BobPassword}})
+		bt := exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+		code, _ = loginCode(t, alice, "portal", url.Values{"code_challenge": nil, "prompt": {"none"}, "id_token_hint": {at.IDToken}}, nil)
+		exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+		r := alice.get(authorizeURL(fx, "portal", url.Values{"prompt": {"none"}, "id_token_hint": {bt.IDToken}}))
+		u, _ := url.Parse(r.location)
+		mustEqual(t, "hint for another user", u.Query().Get("error"), "login_required")
+	})
+
 	t.Run("oidcc-prompt-login", func(t *testing.T) {
 		b := newBrowser(t, fx)
 		code, _ := loginCode(t, b, "portal", url.Values{"code_challenge": nil}, alicePassword)
