@@ -9,7 +9,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 15s
 # package:FuzzTarget pairs run briefly by `make test`.
-FUZZ_TARGETS := dsl:FuzzLoad protocols/api:FuzzAuthenticate protocols/radius:FuzzHandlePacket protocols/push/wire:FuzzParse
+FUZZ_TARGETS := dsl:FuzzLoad protocols/api:FuzzAuthenticate protocols/radius:FuzzHandlePacket protocols/push/wire:FuzzParse protocols/oauth:FuzzTokenEndpoint
 
 .PHONY: all build run test tools fmt-check vet unit race fuzz bench clean
 
@@ -64,3 +64,11 @@ clean:
 .PHONY: bench-radius
 bench-radius:
 	bash protocols/radius/bench/bench.sh
+
+# OAuth token endpoint throughput (client credentials with stored ES256 JWTs,
+# introspection, code exchanges) from a separate process on loopback, with
+# server CPU profiles in test-artifacts/oauth-bench (figures in
+# docs/benchmarks.md).
+.PHONY: bench-oauth
+bench-oauth:
+	$(GO) run ./protocols/oauth/internal/cmd/oauthbench
