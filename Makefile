@@ -11,7 +11,7 @@ FUZZTIME ?= 15s
 # package:FuzzTarget pairs run briefly by `make test`.
 FUZZ_TARGETS := dsl:FuzzLoad protocols/api:FuzzAuthenticate protocols/radius:FuzzHandlePacket protocols/push/wire:FuzzParse protocols/oauth:FuzzTokenEndpoint
 
-.PHONY: all build run test tools fmt-check vet unit race fuzz bench clean
+.PHONY: all build run test tools fmt-check vet unit race fuzz bench clean scenarios
 
 all: build
 
@@ -24,7 +24,7 @@ run: build
 	./$(BIN) run -data data
 
 # Everything CI runs. Installs what it needs when absent.
-test: tools fmt-check vet race fuzz
+test: tools fmt-check vet race fuzz scenarios
 	@echo "make test: all checks passed"
 
 tools:
@@ -42,6 +42,14 @@ unit:
 
 race:
 	$(GO) test -race -count=1 $(PKGS)
+
+# The journey scenarios (*.authtest.hcl) of every example directory, run by
+# the binary as users run them (docs/testing.md).
+scenarios: build
+	@set -e; for d in examples/*/; do \
+	  compgen -G "$$d*.hcl" | grep -qv '\.authtest\.hcl$$' || continue; \
+	  ./$(BIN) test -cover "$${d%/}"; \
+	done
 
 # A short run of every fuzz target, so a regression in input handling is
 # caught by CI (longer runs: make fuzz FUZZTIME=10m).
