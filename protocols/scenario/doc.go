@@ -35,15 +35,24 @@
 //     engine.PushService): a phone answers the moment a push arrives, as
 //     the scenario's device says, so no front end ever waits on the wall
 //     clock. Number matching numbers are deterministic per scenario.
-//   - Over RADIUS, a push nobody answers cannot be waited out in memory
-//     (the server holds on the wall clock), so runs give the server a
-//     hold limit of a nanosecond: the NAS sees Access-Reject. Expiry paths
-//     belong in api scenarios, where advance moves the clock.
+//   - Over RADIUS the server times challenges by the wall clock and caps
+//     them at the session's expiry, which the engine computes from the
+//     scenario's clock, so RADIUS scenarios start at the wall clock's time.
+//     A push nobody answers cannot be waited out in memory (the server
+//     holds on the wall clock), so runs give the server a hold limit of a
+//     nanosecond: the NAS sees Access-Reject. Expiry paths belong in api
+//     scenarios, where advance moves the clock.
 //   - RADIUS reply attributes are compared as values of the serving
 //     policy's reply_attributes, evaluated with the engine's evaluation
 //     context over the journey's final user and state; the wire encoding
 //     is protocols/radius's own tests' business.
-//   - OAuth scenarios are password grants (token, then userinfo for the
-//     claims); the client gets the password grant and a test secret for the
-//     run. Journeys that need a browser are tested with frontend = "api".
+//   - OAuth scenarios go through the browser flow: authorization code with
+//     PKCE, one login page per step (answers posted as the page's form),
+//     then the token endpoint and userinfo for the claims. A relying party
+//     with only the password grant uses it, in one step. Confidential
+//     clients get a test secret. The providers of a run share one store
+//     for their signing keys (an RSA key costs a tenth of a second) and
+//     their codes and tokens, which live under random keys.
+//   - Configuration warnings are validate's to print: a test run shows the
+//     configuration's errors only, and every scenario-file diagnostic.
 package scenario
