@@ -49,7 +49,6 @@ const (
 	KindPushRejected  = "push_rejected"  // a device's push answer was refused
 	KindRADIUSDropped = "radius_dropped" // a RADIUS packet was dropped unanswered
 	KindConfig        = "config"         // the configuration was loaded or a reload refused
-	KindLockout       = "lockout"        // an account was locked or unlocked
 )
 
 // Results.
