@@ -55,7 +55,7 @@ func TestTestCommand(t *testing.T) {
 func TestTestCommandErrors(t *testing.T) {
 	e := env{dir: repoRoot}
 	r := e.run(t, "test", "testdata/scenario/diagnostics")
-	r.want(t, 1, []string{"Error: Unknown journey", "bad.authtest.hcl:30:13", `did you mean "login"?`}, []string{"the configuration or its scenarios have"})
+	r.want(t, 1, []string{"Error: Unknown journey", "bad.authtest.hcl:35:13", `did you mean "login"?`}, []string{"the configuration or its scenarios have"})
 
 	r = e.run(t, "test", "-format", "json", "testdata/scenario/diagnostics")
 	if r.code != 1 || r.stdout != "" || !strings.Contains(r.stderr, "Unknown journey") {

@@ -67,6 +67,7 @@ func outcomesOf(order []engine.Outcome, edges map[engine.Outcome]string) []engin
 	return out
 }
 
+// String writes the edge as reports show it: "check --locked--> failure".
 func (e Edge) String() string {
 	return fmt.Sprintf("%s --%s--> %s", e.Node, e.Outcome, e.Target)
 }

@@ -42,6 +42,7 @@ func ParseDevice(s string) (Device, error) {
 	return Device{}, fmt.Errorf(`device is "approve", "deny", "ignore" or "pick N" (N from 0 to 99), not %q`, s)
 }
 
+// String is the action as a scenario file writes it.
 func (d Device) String() string {
 	switch d.Action {
 	case "":

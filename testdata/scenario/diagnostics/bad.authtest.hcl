@@ -11,6 +11,11 @@ user "alice" {
   password = "y"
 }
 
+user "bob" {
+  password   = "z"
+  otp_secret = "JBSWY3DPEHPK3PXP"
+}
+
 scenario "typos" {
   frontend = "ldap"
   device   = "pick forty-two"
