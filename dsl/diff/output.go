@@ -129,7 +129,7 @@ func WriteMarkdown(w io.Writer, r *Report, title string) error {
 		if jd := s.Journey; jd != nil {
 			if s.Change == Changed {
 				for _, n := range jd.Nodes {
-					fmt.Fprintf(&b, "- %s\n", mdCodeSpans(nodeText(n)))
+					fmt.Fprintf(&b, "- %s\n", mdCode(nodeText(n)))
 					for _, l := range n.Lines {
 						fmt.Fprintf(&b, "  - %s\n", mdLine(l, Changed))
 					}
@@ -160,9 +160,6 @@ func mdLine(l Line, c Change) string {
 	}
 	return fmt.Sprintf("%s: %s → %s", mdCode(l.Key), mdCode(l.Old), mdCode(l.New))
 }
-
-// mdCodeSpans wraps a node line's names in code spans: "+ node x (t)".
-func mdCodeSpans(s string) string { return mdCode(s) }
 
 func mdCode(s string) string {
 	ticks := "`"

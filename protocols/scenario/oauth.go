@@ -188,7 +188,7 @@ func (r *run) codeFlow(ctx context.Context, b *browser, rp *dsl.RelyingParty, sc
 			break
 		}
 		_, node, cbs, _ := r.trace.snapshot()
-		r.view = apiViewOf(node, cbs)
+		r.view = viewOf(node, cbs)
 		r.checkView(st)
 		r.prepare(st)
 		ans, ok := r.answers(st, cbs)
@@ -246,18 +246,6 @@ func hasWait(cbs []engine.Callback) bool {
 		}
 	}
 	return false
-}
-
-func apiViewOf(node string, cbs []engine.Callback) view {
-	v := view{node: node, callbacks: cbs}
-	for _, cb := range cbs {
-		for _, s := range []string{cb.Prompt, cb.Message} {
-			if s != "" {
-				v.prompts = append(v.prompts, s)
-			}
-		}
-	}
-	return v
 }
 
 var tagRE = regexp.MustCompile(`(?s)<[^>]*>`)

@@ -353,15 +353,21 @@ func (r *run) apiView(resp *engine.Response) {
 		return
 	}
 	_, node, _, _ := r.trace.snapshot()
-	v := view{node: node, callbacks: resp.Callbacks}
-	for _, cb := range resp.Callbacks {
+	r.view = viewOf(node, resp.Callbacks)
+}
+
+// viewOf is a suspension as a client sees it: the node, the callbacks,
+// and every prompt and message among them.
+func viewOf(node string, cbs []engine.Callback) view {
+	v := view{node: node, callbacks: cbs}
+	for _, cb := range cbs {
 		for _, s := range []string{cb.Prompt, cb.Message} {
 			if s != "" {
 				v.prompts = append(v.prompts, s)
 			}
 		}
 	}
-	r.view = v
+	return v
 }
 
 // checkView compares the suspension a step answers with what it expects.
