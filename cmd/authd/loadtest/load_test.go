@@ -1,4 +1,4 @@
-package main
+package loadtest
 
 import (
 	"bytes"
@@ -27,6 +27,7 @@ import (
 	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/engine/users"
+	_ "github.com/authd/authd/nodes" // the built-in node types
 	"github.com/authd/authd/protocols/api"
 	authdradius "github.com/authd/authd/protocols/radius"
 )
