@@ -315,6 +315,13 @@ func (s *server) run(watch bool) error {
 		return err
 	}
 	s.cfg = cfg
+	// The files as they were loaded: taken now, not when the watcher
+	// starts, so an edit made right after the start is not mistaken for
+	// the loaded state.
+	watchFrom := ""
+	if watch {
+		watchFrom = s.fingerprint()
+	}
 	if s.src.quickstart() {
 		s.log.Info("no configuration found: serving the embedded quick start", "hint", "write *.hcl files here, or pass -config DIR")
 	} else {
@@ -529,7 +536,7 @@ func (s *server) run(watch bool) error {
 		}
 	}()
 	if watch {
-		go s.watch(ctx)
+		go s.watch(ctx, watchFrom)
 	}
 
 	real := ln.Addr().String()
@@ -810,10 +817,10 @@ func serverChanged(a, b dsl.Server) bool {
 // then stayed the same for one interval (editors write in several steps).
 // Polling keeps authd free of a file-notification dependency and works on
 // every file system, network mounts and Kubernetes ConfigMaps included.
-func (s *server) watch(ctx context.Context) {
+// last is the fingerprint of the files as they were loaded.
+func (s *server) watch(ctx context.Context, last string) {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
-	last := s.fingerprint()
 	pending := ""
 	for {
 		select {
