@@ -19,6 +19,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v3"
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/authd/authd/engine/store"
 )
@@ -356,13 +358,15 @@ func (k *signingKey) sign(claims any, typ string, extra map[string]any) (string,
 	var sig []byte
 	switch key := k.priv.(type) {
 	case *ecdsa.PrivateKey:
-		r, s, err := ecdsa.Sign(rand.Reader, key, digest[:])
+		// SignASN1 is the fast path (the big.Int API costs twice as
+		// much); JWS wants r||s, so the DER is unpacked.
+		der, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
 		if err != nil {
 			return "", err
 		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
+		if sig, err = derToRS(der, 32); err != nil {
+			return "", err
+		}
 	case *rsa.PrivateKey:
 		sig, err = rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
 		if err != nil {
@@ -420,4 +424,25 @@ func (k *keyring) verify(token string) (map[string]any, []byte, error) {
 		return nil, nil, errors.New("malformed JWS payload")
 	}
 	return hdr, payload, nil
+}
+
+// derToRS turns an ASN.1 ECDSA signature into the fixed-size r||s of JWS.
+func derToRS(der []byte, size int) ([]byte, error) {
+	in := cryptobyte.String(der)
+	var seq, r, s cryptobyte.String
+	if !in.ReadASN1(&seq, casn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, casn1.INTEGER) || !seq.ReadASN1(&s, casn1.INTEGER) || !seq.Empty() {
+		return nil, errors.New("oauth: malformed ECDSA signature")
+	}
+	out := make([]byte, 2*size)
+	for i, part := range [][]byte{r, s} {
+		for len(part) > 0 && part[0] == 0 {
+			part = part[1:]
+		}
+		if len(part) > size {
+			return nil, errors.New("oauth: malformed ECDSA signature")
+		}
+		copy(out[(i+1)*size-len(part):(i+1)*size], part)
+	}
+	return out, nil
 }
