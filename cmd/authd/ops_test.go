@@ -8,6 +8,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/md5"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,8 +25,10 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	"layeh.com/radius"
 
 	"github.com/authd/authd/protocols/push/authenticator"
+	"github.com/authd/authd/protocols/push/wire"
 )
 
 // apiPost sends one journey API request and returns the status and body.
@@ -538,5 +542,188 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	}
 	if s.code != 0 || !strings.Contains(s.output(), "msg=stopped") {
 		t.Fatalf("exit %d:\n%s", s.code, s.output())
+	}
+}
+
+// freeUDP returns a loopback UDP address nobody listens on.
+func freeUDP(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
+// radiusAsk sends one Access-Request signed with secret (PAP password,
+// Message-Authenticator) and returns the reply's code, or 0 when nothing
+// came back within wait.
+func radiusAsk(t *testing.T, addr, secret, user, password string, wait time.Duration) radius.Code {
+	t.Helper()
+	p := radius.New(radius.CodeAccessRequest, []byte(secret))
+	p.Add(1, radius.Attribute(user))
+	pw, _ := radius.NewUserPassword([]byte(password), p.Secret, p.Authenticator[:])
+	p.Add(2, pw)
+	p.Add(80, make(radius.Attribute, 16))
+	b, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(md5.New, p.Secret)
+	mac.Write(b)
+	copy(b[len(b)-16:], mac.Sum(nil))
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(b)
+	c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		return 0
+	}
+	r, err := radius.Parse(buf[:n], p.Secret)
+	if err != nil {
+		t.Fatalf("reply: %v", err)
+	}
+	return r.Code
+}
+
+// radiusPushConfig serves RADIUS on raddr with the client's secret read from
+// secrets/nas, and a push journey for it.
+func radiusPushConfig(addr, raddr string) string {
+	return pushConfig(addr) + fmt.Sprintf(`
+radius_client "lo" {
+  address = "127.0.0.1/32"
+  secret  = file("secrets/nas")
+  timeout = "310s"
+}
+
+radius_policy "vpn" {
+  clients = [radius_client.lo]
+  realm   = realm.corp
+  journey = journey.vpn
+}
+
+journey "vpn" {
+  realm = realm.corp
+  start = node.creds
+  node "credentials" "creds" {
+    next = node.check
+  }
+  node "password_check" "check" {
+    outcomes = { success = node.push, failure = failure, locked = failure }
+  }
+  node "push_sender" "push" {
+    message_timeout = "5m"
+    remove_skip     = true
+    outcomes        = { sent = node.wait, not_registered = failure }
+  }
+  node "push_wait" "wait" {
+    seconds  = 30
+    outcomes = { done = node.verify, exit = failure }
+  }
+  node "push_result_verifier" "verify" {
+    outcomes = { success = success, failure = failure, expired = failure, waiting = node.wait }
+  }
+}
+`)
+}
+
+func withRADIUSListen(cfg, raddr string) string {
+	return strings.Replace(cfg, "server {\n", fmt.Sprintf("server {\n  radius {\n    listen = %q\n  }\n", raddr), 1)
+}
+
+// enrolDevice enrols a software authenticator for alice through the
+// enroll journey of pushConfig.
+func enrolDevice(t *testing.T, addr string) (*authenticator.Client, *authenticator.Account) {
+	t.Helper()
+	_, m := apiPost(t, addr, "corp", "enroll", map[string]any{})
+	_, m = apiPost(t, addr, "corp", "enroll", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
+	uri := ""
+	for _, c := range m["callbacks"].([]any) {
+		if cb := c.(map[string]any); cb["type"] == "qr" {
+			uri, _ = cb["uri"].(string)
+		}
+	}
+	dev := &authenticator.Client{}
+	acct, err := dev.Enroll(context.Background(), uri, authenticator.EnrollOptions{})
+	if err != nil {
+		t.Fatalf("enrolling %q: %v", uri, err)
+	}
+	if _, m = apiPost(t, addr, "corp", "enroll", answerAll(t, m, map[string]string{"wait": ""})); m["outcome"] != "success" {
+		t.Fatalf("enrolment: %v", m)
+	}
+	return dev, acct
+}
+
+// TestRADIUSReloadAndShutdown: a reload switches the RADIUS secret at
+// once (the old one is dropped, the new one answered), a held request is
+// completed by the phone, and SIGTERM answers a held request with
+// Access-Reject instead of leaving the NAS to time out.
+func TestRADIUSReloadAndShutdown(t *testing.T) {
+	addr, raddr := freePort(t), freeUDP(t)
+	e := env{dir: configDir(t, map[string]string{
+		"authd.hcl":   withRADIUSListen(radiusPushConfig(addr, raddr), raddr),
+		"secrets/nas": "old-secret",
+	})}
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	e.stdin = ""
+	s := e.startServer(t, "-rate-limit-user", "0")
+	dev, acct := enrolDevice(t, s.addr)
+	ctx := context.Background()
+
+	// A login held for the push, approved by the phone.
+	done := make(chan radius.Code, 1)
+	go func() { done <- radiusAsk(t, raddr, "old-secret", "alice", "alice-pass", 30*time.Second) }()
+	var pending []wire.PendingPush
+	for i := 0; i < 100 && len(pending) == 0; i++ {
+		pending, _ = dev.Pending(ctx, acct, 0)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("pending: %v", pending)
+	}
+	if _, err := dev.Respond(ctx, acct, pending[0], authenticator.Answer{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != radius.CodeAccessAccept {
+		t.Fatalf("held login: %v", code)
+	}
+
+	// The NAS's secret changes: after the reload the old one is dropped.
+	writeFiles(t, e.dir, map[string]string{"secrets/nas": "new-secret"})
+	e.run(t, "reload").want(t, 0, []string{"configuration reloaded"}, nil)
+	if code := radiusAsk(t, raddr, "old-secret", "alice", "wrong", time.Second); code != 0 {
+		t.Fatalf("the old secret still works: %v", code)
+	}
+	if code := radiusAsk(t, raddr, "new-secret", "alice", "wrong", 5*time.Second); code != radius.CodeAccessReject {
+		t.Fatalf("the new secret: %v", code)
+	}
+
+	// A held request at shutdown is answered with a reject.
+	go func() { done <- radiusAsk(t, raddr, "new-secret", "alice", "alice-pass", 30*time.Second) }()
+	for i := 0; i < 100; i++ {
+		if pending, _ = dev.Pending(ctx, acct, 0); len(pending) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the request is held now
+	start := time.Now()
+	if code := s.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	select {
+	case code := <-done:
+		if code != radius.CodeAccessReject || time.Since(start) > 10*time.Second {
+			t.Fatalf("held request at shutdown: %v after %v", code, time.Since(start))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held request was not answered at shutdown")
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -217,17 +219,18 @@ type server struct {
 	listen string // -listen override
 	opts   runOptions
 
-	mu     sync.Mutex // serialises reloads
-	cfg    *dsl.Config
-	eng    *engine.Engine
-	st     *boltstore.Store
-	kv     store.KV // st, timed for the metrics
-	audit  *audit.Log
-	users  *users.Repo
-	radius *radius.Server  // nil without server.radius
-	oauth  *oauth.Provider // nil without relying parties
-	push   *push.Service   // nil without push providers
-	ipLim  *ratelimit.Limiter
+	mu      sync.Mutex // serialises reloads
+	cfg     *dsl.Config
+	secrets string // digest of the files file() read for cfg
+	eng     *engine.Engine
+	st      *boltstore.Store
+	kv      store.KV // st, timed for the metrics
+	audit   *audit.Log
+	users   *users.Repo
+	radius  *radius.Server  // nil without server.radius
+	oauth   *oauth.Provider // nil without relying parties
+	push    *push.Service   // nil without push providers
+	ipLim   *ratelimit.Limiter
 
 	bound    atomic.Bool // every listener is bound and served
 	draining atomic.Bool // shutdown has begun
@@ -315,6 +318,7 @@ func (s *server) run(watch bool) error {
 		return err
 	}
 	s.cfg = cfg
+	s.secrets = secretDigest(cfg)
 	// The files as they were loaded: taken now, not when the watcher
 	// starts, so an edit made right after the start is not mistaken for
 	// the loaded state.
@@ -728,7 +732,10 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 	}
 	_, warns := countDiags(diags)
 	res := reloadResult{Revision: cfg.Program.Revision, Warnings: warns}
-	if cfg.Program.Revision == old.Program.Revision && cfg.Program.Revision != "" {
+	// The revision hashes the configuration files, not what file() read:
+	// a rotated secret file is a change too.
+	secrets := secretDigest(cfg)
+	if cfg.Program.Revision == old.Program.Revision && cfg.Program.Revision != "" && secrets == s.secrets {
 		metrics.ConfigLoaded(cfg.Program.Revision, "unchanged", time.Now())
 		s.log.Info("configuration unchanged", "trigger", trigger, "revision", short(cfg.Program.Revision))
 		return res, nil
@@ -740,6 +747,7 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 		return refuse(err, "")
 	}
 	s.cfg = cfg
+	s.secrets = secrets
 	res.Changed = true
 	metrics.ConfigLoaded(cfg.Program.Revision, "applied", time.Now())
 	s.audit.Log(ctx, audit.Entry{Kind: audit.KindConfig, Frontend: "server", Result: audit.ResultSuccess,
@@ -796,6 +804,26 @@ func (s *server) apply(old, cfg *dsl.Config) error {
 		}
 	}
 	return nil
+}
+
+// secretDigest hashes the files the configuration's file() calls read
+// (names and contents), so a reload notices a rotated secret that leaves
+// the configuration itself, and so its revision, unchanged. It never
+// keeps or logs the contents.
+func secretDigest(cfg *dsl.Config) string {
+	if cfg == nil || len(cfg.SecretFiles) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, p := range cfg.SecretFiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			b = []byte("\x00missing")
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // serverChanged reports whether a reload touched what only a restart
