@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -27,6 +30,11 @@ type Context struct {
 	now       time.Time
 	transient map[string]string
 	user      *users.User
+	// The values of the runtime variables, built on first use and kept
+	// for the rest of this step (a node may evaluate several
+	// expressions); SetUser, SetState and DeleteState drop the one they
+	// change. cty.NilVal: not built yet.
+	userVal, requestVal, stateVal cty.Value
 }
 
 // Now is the engine's clock reading for this step.
@@ -76,10 +84,14 @@ func (c *Context) SetState(key string, v cty.Value) {
 		c.Session.State = map[string]cty.Value{}
 	}
 	c.Session.State[key] = v
+	c.stateVal = cty.NilVal
 }
 
 // DeleteState removes a shared-state value.
-func (c *Context) DeleteState(key string) { delete(c.Session.State, key) }
+func (c *Context) DeleteState(key string) {
+	delete(c.Session.State, key)
+	c.stateVal = cty.NilVal
+}
 
 // Counter returns this node's counter (e.g. passes through retry_limit).
 func (c *Context) Counter() int { return c.Session.Counters[c.Node.Name] }
@@ -114,6 +126,7 @@ func (c *Context) UserName() string { return c.Session.User }
 func (c *Context) SetUser(name string) {
 	if name != c.Session.User {
 		c.user = nil
+		c.userVal = cty.NilVal
 	}
 	c.Session.User = name
 }
@@ -155,16 +168,137 @@ func (c *Context) Log() *slog.Logger {
 // EvalContext returns the variables and functions of runtime expressions
 // for the current step.
 func (c *Context) EvalContext() *hcl.EvalContext {
-	return RuntimeEvalContext(c.userValue(), c.requestValue(), c.stateValue(), c.now.UTC().Format(time.RFC3339))
+	return RuntimeEvalContext(c.cachedUser(), c.cachedRequest(), c.cachedState(), c.now.UTC().Format(time.RFC3339))
 }
 
-// Eval evaluates a runtime expression of the node's settings.
+// Eval evaluates a runtime expression of the node's settings. Only the
+// variables the expression reads are built: a condition on user.name
+// alone (the commonest, and on every RADIUS request of a no-password
+// policy) neither loads the user from the store nor builds the request
+// and state objects, which cost more than the evaluation itself.
 func (c *Context) Eval(expr hcl.Expression) (cty.Value, error) {
-	v, diags := expr.Value(c.EvalContext())
+	v, diags := expr.Value(c.evalContextFor(expr))
 	if diags.HasErrors() {
 		return cty.NilVal, fmt.Errorf("%s: %s", expr.Range(), diagSummary(diags))
 	}
 	return v, nil
+}
+
+// evalContextFor is EvalContext restricted to the variables expr reads. A
+// variable it does not read is absent, which an expression cannot tell
+// from present; a variable it reads has the same value as in EvalContext,
+// except that a `user` read only as user.name is an object of the name
+// alone.
+func (c *Context) evalContextFor(expr hcl.Expression) *hcl.EvalContext {
+	r := readsOf(expr)
+	vars := make(map[string]cty.Value, 4)
+	switch {
+	case r.user || r.userName && c.userVal != cty.NilVal:
+		vars["user"] = c.cachedUser()
+	case r.userName:
+		vars["user"] = cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(c.Session.User)})
+	}
+	if r.request {
+		vars["request"] = c.cachedRequest()
+	}
+	if r.state {
+		vars["state"] = c.cachedState()
+	}
+	if r.now {
+		vars["now"] = cty.StringVal(c.now.UTC().Format(time.RFC3339))
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: runtimeFunctions}
+}
+
+// reads is what an expression reads of the runtime variables.
+type reads struct {
+	user     bool // more of user than its name
+	userName bool // user.name
+	request  bool
+	state    bool
+	now      bool
+}
+
+// readsCache keeps readsOf per expression: expressions live as long as
+// their configuration and are evaluated on every request, and walking one
+// for its variables allocates more than evaluating it. It is emptied when
+// it grows past readsCacheMax, so reloads cannot grow it without bound.
+var (
+	readsCache    sync.Map // hcl.Expression (a pointer) -> reads
+	readsCacheLen atomic.Int64
+)
+
+const readsCacheMax = 1 << 14
+
+func readsOf(expr hcl.Expression) reads {
+	cacheable := reflect.ValueOf(expr).Kind() == reflect.Pointer
+	if cacheable {
+		if r, ok := readsCache.Load(expr); ok {
+			return r.(reads)
+		}
+	}
+	var r reads
+	for _, tr := range expr.Variables() {
+		switch tr.RootName() {
+		case "user":
+			if readsOnlyName(tr) {
+				r.userName = true
+			} else {
+				r.user = true
+			}
+		case "request":
+			r.request = true
+		case "state":
+			r.state = true
+		case "now":
+			r.now = true
+		}
+	}
+	if cacheable {
+		if readsCacheLen.Add(1) > readsCacheMax {
+			readsCache.Clear()
+			readsCacheLen.Store(1)
+		}
+		readsCache.Store(expr, r)
+	}
+	return r
+}
+
+// readsOnlyName reports whether a traversal rooted at user reads its name
+// and nothing else of it (user.name, user["name"]).
+func readsOnlyName(tr hcl.Traversal) bool {
+	if len(tr) < 2 {
+		return false
+	}
+	switch s := tr[1].(type) {
+	case hcl.TraverseAttr:
+		return s.Name == "name"
+	case hcl.TraverseIndex:
+		k := s.Key
+		return k.IsKnown() && !k.IsNull() && k.Type() == cty.String && k.AsString() == "name"
+	}
+	return false
+}
+
+func (c *Context) cachedUser() cty.Value {
+	if c.userVal == cty.NilVal {
+		c.userVal = c.userValue()
+	}
+	return c.userVal
+}
+
+func (c *Context) cachedRequest() cty.Value {
+	if c.requestVal == cty.NilVal {
+		c.requestVal = c.requestValue()
+	}
+	return c.requestVal
+}
+
+func (c *Context) cachedState() cty.Value {
+	if c.stateVal == cty.NilVal {
+		c.stateVal = c.stateValue()
+	}
+	return c.stateVal
 }
 
 func diagSummary(diags hcl.Diagnostics) string {
