@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/GehirnInc/crypt/sha512_crypt"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -47,12 +46,24 @@ const (
 	MaxPasswordLen = 4096
 )
 
-// hashSlots bounds concurrent hash computations (see defaultArgon).
+// hashSlots bounds concurrent argon2id computations (see defaultArgon):
+// each holds its memory (64 MiB by default) while it runs.
 var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 
-func withSlot[T any](f func() T) T {
-	hashSlots <- struct{}{}
-	defer func() { <-hashSlots }()
+// cpuSlots bounds concurrent verifications of the hashes that need no
+// memory to speak of (sha512-crypt, bcrypt: a few KiB). They have their
+// own, wider pool so that they never queue behind argon2id hashes (a
+// RADIUS server of imported $6$ users next to web users on argon2id), and
+// so that a hash preempted mid-way does not leave a core idle; they are
+// still bounded, so a flood of logins queues rather than piling up work
+// that would all finish late.
+var cpuSlots = make(chan struct{}, 4*max(1, runtime.GOMAXPROCS(0)))
+
+func withSlot[T any](f func() T) T { return withSlotOf(hashSlots, f) }
+
+func withSlotOf[T any](slots chan struct{}, f func() T) T {
+	slots <- struct{}{}
+	defer func() { <-slots }()
 	return f()
 }
 
@@ -100,7 +111,11 @@ func VerifyPassword(hash, pw string) (bool, error) {
 	if len(pw) > MaxPasswordLen {
 		return false, nil
 	}
-	return withSlot(func() bool { return h.verify(pw) }), nil
+	slots := cpuSlots
+	if _, ok := h.(*argonHash); ok {
+		slots = hashSlots
+	}
+	return withSlotOf(slots, func() bool { return h.verify(pw) }), nil
 }
 
 // CheckHashFormat validates a hash without a password, for imports: the
@@ -259,24 +274,25 @@ func (h bcryptHash) verify(pw string) bool {
 // sha512-crypt
 
 type sha512Hash struct {
-	setting string // "$6$[rounds=N$]salt": what Generate needs
-	sum     string // the 86-character checksum
+	rounds int
+	salt   []byte
+	sum    []byte // the 86-character checksum
 }
 
 func parseSHA512(hash string) (parsedHash, error) {
 	const scheme = "sha512-crypt"
 	rest := hash[len("$6$"):]
-	setting := "$6$"
+	rounds := sha512CryptDefaultRounds
 	if r, ok := strings.CutPrefix(rest, "rounds="); ok {
 		n, after, ok := strings.Cut(r, "$")
-		rounds, err := strconv.Atoi(n)
+		var err error
+		rounds, err = strconv.Atoi(n)
 		switch {
 		case !ok || err != nil || n == "" || n[0] == '+' || n[0] == '-':
 			return nil, hashError(scheme, "rounds=N must be a number")
 		case rounds < 1000 || rounds > maxSHA512Rounds:
 			return nil, hashError(scheme, "rounds=%d is outside 1000..%d", rounds, maxSHA512Rounds)
 		}
-		setting += "rounds=" + strconv.Itoa(rounds) + "$"
 		rest = after
 	}
 	salt, sum, ok := strings.Cut(rest, "$")
@@ -298,16 +314,13 @@ func parseSHA512(hash string) (parsedHash, error) {
 			return nil, hashError(scheme, "invalid character in the hash")
 		}
 	}
-	return &sha512Hash{setting: setting + salt, sum: sum}, nil
+	return &sha512Hash{rounds: rounds, salt: []byte(salt), sum: []byte(sum)}, nil
 }
 
 func (h *sha512Hash) verify(pw string) bool {
-	out, err := sha512_crypt.New().Generate([]byte(pw), []byte(h.setting))
-	if err != nil {
-		return false
-	}
-	got := out[strings.LastIndexByte(out, '$')+1:]
-	return subtle.ConstantTimeCompare([]byte(got), []byte(h.sum)) == 1
+	d := sha512CryptSum([]byte(pw), h.salt, h.rounds)
+	got := sha512CryptEncode(&d)
+	return subtle.ConstantTimeCompare(got[:], h.sum) == 1
 }
 
 // isCryptB64 reports whether c is in crypt's base64 alphabet.
