@@ -118,6 +118,9 @@ type compiled struct {
 	clients  []*Client // most specific network first
 	byName   map[string]*Client
 	policies map[string]*Policy
+	// whenReads is which variables the policies' `when` expressions read,
+	// so a request builds only those (see policyEvalContext).
+	whenReads whenReads
 }
 
 func compile(cfg *Config) (*compiled, error) {
@@ -173,6 +176,9 @@ func compile(cfg *Config) (*compiled, error) {
 			}
 		}
 		c.policies[p.Name] = p
+		if p.When != nil {
+			c.whenReads.add(p.When)
+		}
 	}
 	return c, errors.Join(errs...)
 }

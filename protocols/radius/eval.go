@@ -112,12 +112,49 @@ func evalError(expr hcl.Expression, diags hcl.Diagnostics) error {
 	return fmt.Errorf("%s: evaluation failed", expr.Range())
 }
 
+// whenReads is which variables a set of `when` expressions read.
+type whenReads struct{ user, request, state, now bool }
+
+func (w *whenReads) add(expr hcl.Expression) {
+	for _, tr := range expr.Variables() {
+		switch tr.RootName() {
+		case "user":
+			w.user = true
+		case "request":
+			w.request = true
+		case "state":
+			w.state = true
+		case "now":
+			w.now = true
+		}
+	}
+}
+
 // policyEvalContext is what a policy's `when` sees before any journey
 // runs: the user is only the User-Name the NAS sent, and the state is
-// empty. It is built once per request, whatever the number of policies.
-func policyEvalContext(req *engine.Request, userName string, now time.Time) *hcl.EvalContext {
-	return engine.RuntimeEvalContext(userValue(userName, nil), requestValue(req), cty.EmptyObjectVal, now.UTC().Format(time.RFC3339))
+// empty. It is built once per request, whatever the number of policies,
+// and holds only the variables some `when` reads (r): building the
+// request object costs more than most conditions, and a variable no
+// expression reads cannot be missed.
+func policyEvalContext(req *engine.Request, userName string, now time.Time, r whenReads) *hcl.EvalContext {
+	vars := make(map[string]cty.Value, 4)
+	if r.user {
+		vars["user"] = userValue(userName, nil)
+	}
+	if r.request {
+		vars["request"] = requestValue(req)
+	}
+	if r.state {
+		vars["state"] = cty.EmptyObjectVal
+	}
+	if r.now {
+		vars["now"] = cty.StringVal(now.UTC().Format(time.RFC3339))
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: runtimeFunctions}
 }
+
+// runtimeFunctions are the functions of runtime expressions, made once.
+var runtimeFunctions = engine.Functions()
 
 // policyMatches evaluates a policy's `when`.
 func policyMatches(p *Policy, ctx *hcl.EvalContext) (bool, error) {

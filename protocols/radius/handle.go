@@ -272,7 +272,7 @@ func (s *Server) pickPolicy(rq *request) *Policy {
 			return p
 		}
 		if ctx == nil {
-			ctx = policyEvalContext(&rq.req, rq.user, time.Now())
+			ctx = policyEvalContext(&rq.req, rq.user, time.Now(), rq.cfg.whenReads)
 		}
 		ok, err := policyMatches(p, ctx)
 		if err != nil {
