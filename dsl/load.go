@@ -124,14 +124,20 @@ func Load(paths []string, opts Options) (*Config, hcl.Diagnostics) {
 }
 
 // LoadSources loads in-memory files (name -> content), for the embedded
-// quick start and for fuzzing. file() resolves against baseDir; with ""
+// quick start and for fuzzing; like a directory, *.authtest.hcl files are
+// skipped. file() resolves against baseDir; with ""
 // it is refused, so an embedded configuration cannot read the disk.
 func LoadSources(files map[string][]byte, baseDir string, opts Options) (*Config, hcl.Diagnostics) {
 	bases := make(map[string]string, len(files))
-	for name := range files {
+	config := make(map[string][]byte, len(files))
+	for name, b := range files {
+		if IsTestFile(name) {
+			continue // a set of files is read like a directory
+		}
+		config[name] = b
 		bases[name] = baseDir
 	}
-	return load(files, bases, opts)
+	return load(config, bases, opts)
 }
 
 // loader carries one load's state through its phases.
