@@ -8,9 +8,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/md5"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -726,4 +731,74 @@ func TestRADIUSReloadAndShutdown(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the held request was not answered at shutdown")
 	}
+}
+
+// TestReloadIsAllOrNothing: a reload whose push provider key turns out
+// unreadable (something only the push service can tell) is refused after
+// the relying parties already switched; they are switched back, so the
+// new relying party never works and the old one keeps working.
+func TestReloadIsAllOrNothing(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	p8 := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	rp := func(name string) string {
+		return fmt.Sprintf(`
+relying_party %q {
+  realm         = realm.corp
+  client_type   = "confidential"
+  client_id     = %q
+  client_secret = file("secrets/%s")
+  grant_types   = ["client_credentials"]
+  scopes        = ["api"]
+}
+`, name, name, name)
+	}
+	base := goodConfig + `
+push_provider "apns" "ios" {
+  team_id     = "ABCDE12345"
+  key_id      = "XYZ987ABCD"
+  key_file    = "secrets/AuthKey.p8"
+  bundle_id   = "com.example.authenticator"
+  environment = "sandbox"
+}
+`
+	base = strings.Replace(base, `listen = "127.0.0.1:0"`, "listen = \"127.0.0.1:0\"\n    public_url = \"http://127.0.0.1:9\"", 1)
+	e := env{dir: configDir(t, map[string]string{
+		"authd.hcl": base + rp("app1"), "secrets/AuthKey.p8": p8,
+		"secrets/app1": "app1-secret", "secrets/app2": "app2-secret",
+	})}
+	s := e.startServer(t)
+	token := func(id, secret string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.addr+"/oauth2/token", strings.NewReader("grant_type=client_credentials&scope=api"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := token("app1", "app1-secret"); code != 200 {
+		t.Fatalf("app1 before the reload: %d", code)
+	}
+	writeFiles(t, e.dir, map[string]string{"authd.hcl": base + rp("app1") + rp("app2"), "secrets/AuthKey.p8": "not a key\n"})
+	e.run(t, "reload").oneLineErr(t, "push providers")
+	if code := token("app2", "app2-secret"); code != 401 {
+		t.Fatalf("the relying party of a refused reload answers %d", code)
+	}
+	if code := token("app1", "app1-secret"); code != 200 {
+		t.Fatalf("app1 after the refused reload: %d", code)
+	}
+	// Fixed: the same change goes through.
+	writeFiles(t, e.dir, map[string]string{"secrets/AuthKey.p8": p8})
+	e.run(t, "reload").want(t, 0, []string{"configuration reloaded"}, nil)
+	if code := token("app2", "app2-secret"); code != 200 {
+		t.Fatalf("app2 after the good reload: %d", code)
+	}
+	s.stop()
 }
