@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -580,8 +581,16 @@ func (e *Engine) Sweep(now time.Time) (int, error) {
 	const chunk = 1000
 	for i := 0; i < len(keys); i += chunk {
 		part := keys[i:min(i+chunk, len(keys))]
+		var abandoned []*Session
 		if err := e.kv.Update(func(tx store.Tx) error {
+			abandoned = abandoned[:0]
 			for _, k := range part {
+				if v := tx.Get(bucketSessions, k[8:]); v != nil && !bytes.Contains(v, finishedMark) {
+					s := new(Session)
+					if json.Unmarshal(v, s) == nil {
+						abandoned = append(abandoned, s)
+					}
+				}
 				if err := tx.Delete(bucketSessions, k[8:]); err != nil {
 					return err
 				}
@@ -592,6 +601,11 @@ func (e *Engine) Sweep(now time.Time) (int, error) {
 			return nil
 		}); err != nil {
 			return i, err
+		}
+		// A session nobody finished ended too: audit it, once, now that
+		// it is gone.
+		for _, s := range abandoned {
+			e.ended(context.Background(), s, nil, Expired, "")
 		}
 	}
 	return len(keys), nil

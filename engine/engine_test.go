@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -633,5 +634,46 @@ func TestPendingSessions(t *testing.T) {
 	}
 	if n, err := e.PendingSessions(); err != nil || n != 2 {
 		t.Fatalf("pending = %d, %v; want 2", n, err)
+	}
+}
+
+func TestExpiredSessionsAreAuditedWhenSwept(t *testing.T) {
+	log := &collect{}
+	clk := &fakeClock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
+	e := engine.New(engine.Options{KV: memstore.New(), Clock: clk, Audit: log})
+	e.Load(typedProgram("r1"))
+	ctx := context.Background()
+	req := engine.Request{Protocol: "radius", ClientIP: "192.0.2.9"}
+	waiting, err := e.Start(ctx, "corp", "login", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Resume(ctx, waiting.Session, []engine.Callback{{ID: "username", Value: str("alice")}}, req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Start(ctx, "corp", "login", req); err != nil { // never answered
+		t.Fatal(err)
+	}
+	done, _ := e.Start(ctx, "corp", "login", req)
+	if _, err := e.Resume(ctx, done.Session, []engine.Callback{{ID: "username", Value: str("bob")}}, req); err != nil {
+		t.Fatal(err)
+	}
+	before := len(log.all()) // bob's failure
+	clk.Add(engine.DefaultSessionTimeout + time.Second)
+	if n, err := e.Sweep(clk.Now()); err != nil || n != 3 {
+		t.Fatalf("swept %d, %v", n, err)
+	}
+	got := log.all()[before:]
+	if len(got) != 2 {
+		t.Fatalf("want the two unfinished sessions audited, got %+v", got)
+	}
+	for _, en := range got {
+		if en.Kind != audit.KindJourney || en.Result != audit.ResultFailure || en.Frontend != "radius" || en.Client != "192.0.2.9" {
+			t.Fatalf("entry %+v", en)
+		}
+	}
+	reasons := got[0].Reason + " | " + got[1].Reason
+	if !strings.Contains(reasons, "session expired unanswered at node confirm") || !strings.Contains(reasons, "session expired unanswered at node ask") {
+		t.Fatalf("reasons: %s", reasons)
 	}
 }

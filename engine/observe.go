@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,8 +32,18 @@ func (s *Session) addStep(st Step) {
 	s.Trail = append(s.Trail, st)
 }
 
+// Expired is the outcome the metrics and the audit log give a session
+// that nobody finished before it expired (the sweeper removed it); it is
+// never an edge of a journey.
+const Expired Outcome = "expired"
+
+// finishedMark is how a finished session's JSON says so; a quote inside a
+// JSON string is escaped, so this byte sequence only occurs as the field.
+var finishedMark = []byte(`"finished":true`)
+
 // ended records a journey's end in the metrics and the audit log; outcome
-// is "error" when authd itself failed to finish it.
+// is "error" when authd itself failed to finish it, and Expired when the
+// session expired unfinished.
 func (e *Engine) ended(ctx context.Context, s *Session, req *Request, outcome Outcome, reason string) {
 	metrics.JourneyEnded(s.Journey, string(outcome), s.Node)
 	if req == nil {
@@ -50,7 +61,17 @@ func (e *Engine) ended(ctx context.Context, s *Session, req *Request, outcome Ou
 		result = audit.ResultError
 	}
 	desc := reason
-	if outcome != "error" {
+	switch outcome {
+	case "error":
+	case Expired:
+		desc = "session expired unanswered at node " + s.Node
+		if len(steps) > 0 {
+			// "... (chosen push)": what the user had picked on the way.
+			if d := audit.Describe("failure", steps, ""); strings.Contains(d, "(") {
+				desc += d[strings.Index(d, " ("):]
+			}
+		}
+	default:
 		desc = audit.Describe(string(outcome), steps, reason)
 	}
 	frontend := req.Protocol
@@ -139,13 +160,10 @@ func (e *Engine) PendingSessions() (int, error) {
 	if !c.at.IsZero() && time.Since(c.at) < pendingTTL {
 		return c.n, c.err
 	}
-	finished := []byte(`"finished":true`)
 	n := 0
 	err := e.kv.View(func(tx store.Tx) error {
 		return tx.ForEach(bucketSessions, nil, func(_, v []byte) error {
-			// A quote inside a JSON string is escaped, so this byte
-			// sequence only occurs as the field itself.
-			if !bytes.Contains(v, finished) {
+			if !bytes.Contains(v, finishedMark) {
 				n++
 			}
 			return nil
