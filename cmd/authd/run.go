@@ -230,7 +230,10 @@ type server struct {
 	radius  *radius.Server  // nil without server.radius
 	oauth   *oauth.Provider // nil without relying parties
 	push    *push.Service   // nil without push providers
+	// ipLim and userLim are shared by every front end, so one address or
+	// one user has one budget whichever way it comes in.
 	ipLim   *ratelimit.Limiter
+	userLim *ratelimit.Limiter
 
 	bound    atomic.Bool // every listener is bound and served
 	draining atomic.Bool // shutdown has begun
@@ -470,6 +473,7 @@ func (s *server) run(watch bool) error {
 	}
 
 	s.ipLim = ratelimit.New(s.opts.ipRate)
+	s.userLim = ratelimit.New(s.opts.userRate)
 	srv := newHTTPServer(s.httpHandler(), s.log)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 
@@ -614,7 +618,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 func (s *server) httpHandler() http.Handler {
 	root := http.NewServeMux()
 	root.Handle("/", api.NewWithOptions(s.eng, api.Options{
-		Log: s.log, IPLimit: s.ipLim, UserLimit: ratelimit.New(s.opts.userRate),
+		Log: s.log, IPLimit: s.ipLim, UserLimit: s.userLim,
 	}))
 	if s.push != nil {
 		root.Handle("/api/v1/push/", s.ipLim.Middleware("push", s.push.Handler()))
