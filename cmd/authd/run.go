@@ -65,7 +65,7 @@ const (
 // Defaults of the abuse limits (flags of authd run).
 const (
 	defaultIPRate   = "300/1m" // every HTTP request of one client address
-	defaultUserRate = "10/1m"  // answers carrying a user name, password or code, per user
+	defaultUserRate = "10/1m"  // answers carrying a password or code, per user
 )
 
 // quickstartUser is the demo account the quick start creates.
@@ -112,7 +112,7 @@ audit entry is also logged ("msg=audit"). See docs/operations.md.`)
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	retention := fs.String("audit-retention", "90d", "how long audit entries are kept (`duration`: 90d, 12w, 2160h; 0 keeps them forever)")
 	ipRate := fs.String("rate-limit-ip", defaultIPRate, "HTTP requests allowed per client address (`N/duration`; 0: no limit)")
-	userRate := fs.String("rate-limit-user", defaultUserRate, "journey API answers with a user name, password or code allowed per user (`N/duration`; 0: no limit)")
+	userRate := fs.String("rate-limit-user", defaultUserRate, "journey API answers with a password or code allowed per user (`N/duration`; 0: no limit)")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics on server.http at /metrics")
 	pos, err := parse(fs, args)
 	if err != nil {

@@ -3,8 +3,8 @@
 // translates; the engine decides.
 //
 // Abuse limits: every request counts against its client address's rate
-// (Options.IPLimit), and every answer that carries a user name, password
-// or code counts against the user's (Options.UserLimit), so guessing a
+// (Options.IPLimit), and every answer that carries a password or code
+// counts against the user's (Options.UserLimit), so guessing a
 // password is slow even from many addresses; both answer 429 with
 // Retry-After. Bodies are capped at MaxBodyBytes (400 invalid_request). Slow clients are
 // the http.Server's business (authd run sets read, header and write
@@ -49,8 +49,8 @@ type Options struct {
 	// IPLimit bounds requests per client address (nil: none). `authd run`
 	// shares one limiter between every HTTP front end.
 	IPLimit *ratelimit.Limiter
-	// UserLimit bounds answers carrying a user name, password or code per
-	// realm and user name (nil: none).
+	// UserLimit bounds answers carrying a password or code per realm and
+	// user name (nil: none).
 	UserLimit *ratelimit.Limiter
 	// MaxBodyBytes bounds a request body (default MaxBodyBytes).
 	MaxBodyBytes int64
@@ -202,9 +202,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// credentialAnswer reports whether answers carry a user name, password or
-// code for s (a guess worth limiting), and the user it is about: the name
-// answered, else the session's user, else "" (all anonymous guesses of a
+// credentialAnswer reports whether answers carry a password or code for s
+// (a guess worth limiting), and the user it is about: the name answered
+// with it, else the session's user, else "" (all anonymous guesses of a
 // realm share one bucket, which only matters when a journey asks for a
 // password before a name).
 func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, bool) {
@@ -226,12 +226,12 @@ func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, boo
 		}
 		switch typ {
 		case engine.CallbackName:
-			guess = true
 			if *a.Value != "" {
 				user = *a.Value
 			}
 		case engine.CallbackPassword, engine.CallbackCode:
-			guess = true
+			// A blank code asks for a push instead: not a guess.
+			guess = guess || *a.Value != ""
 		}
 	}
 	if len(user) > 256 {
