@@ -234,7 +234,9 @@ func TestConformance(t *testing.T) {
 
 	t.Run("oidcc-ensure-registered-redirect-uri", func(t *testing.T) {
 		b := newBrowser(t, fx)
-		for _, bad := range []string{"https://evil.example/cb", fx.Callback + "/x", fx.Callback + "?x=1", strings.Replace(fx.Callback, "127.0.0.1", "localhost", 1)} {
+		u0, _ := url.Parse(fx.Callback)
+		otherPort := "http://127.0.0.1:1" + u0.Path // fosite's RFC 8252 loopback rule would accept it
+		for _, bad := range []string{"https://evil.example/cb", fx.Callback + "/x", fx.Callback + "?x=1", strings.Replace(fx.Callback, "127.0.0.1", "localhost", 1), otherPort} {
 			r := b.get(authorizeURL(fx, "web", url.Values{"redirect_uri": {bad}}))
 			if r.location != "" || r.status != http.StatusBadRequest {
 				t.Errorf("redirect_uri %s: status %d, Location %q; want a 400 page and no redirect", bad, r.status, r.location)
