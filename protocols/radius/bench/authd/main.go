@@ -27,10 +27,10 @@ import (
 )
 
 // The no-hash journeys are username -> condition -> success (as the issue
-// names it; the username node suspends to ask, which costs two store
-// commits) and credentials -> condition -> success (the node takes the
-// PAP credentials without suspending); the crypt journey is credentials ->
-// password_check against an imported $6$ user.
+// names it) and credentials -> condition -> success; both nodes take the
+// PAP credentials without suspending, so neither writes to the store. The
+// crypt journey is credentials -> password_check against an imported $6$
+// user.
 const config = `
 server {
   radius {
