@@ -94,6 +94,9 @@ func open(path string, opts Options, supported int, steps []migration) (*Store, 
 	return s, nil
 }
 
+// batchDelay is how long Batch waits for more writers before committing.
+const batchDelay = time.Millisecond
+
 // openDB is bolt.Open made safe against damaged files: bbolt may panic or
 // fault on the mmap while reading them.
 func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
@@ -116,6 +119,10 @@ func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
 
 	db, err = bolt.Open(path, 0o600, bo)
 	if err == nil {
+		// Batch coalesces concurrent commits into one fsync. bbolt waits up
+		// to 10 ms for company by default; a login waiting on a push answer
+		// pays that wait, so keep it short: under load batches fill anyway.
+		db.MaxBatchDelay = batchDelay
 		return db, nil
 	}
 	var errno syscall.Errno
