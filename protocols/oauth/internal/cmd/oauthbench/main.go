@@ -42,7 +42,8 @@ import (
 
 func main() {
 	serve := flag.Bool("serve", false, "run the server side (used by the benchmark itself)")
-	conc := flag.Int("c", 32, "concurrent client connections")
+	conc := flag.Int("c", 128, "concurrent connections for the write phases (grants, exchanges): a group commit grows with them")
+	readConc := flag.Int("cr", 32, "concurrent connections for the read phases (introspection)")
 	dur := flag.Duration("d", 10*time.Second, "duration of each phase")
 	codes := flag.Int("codes", 4000, "authorization codes to prepare for the exchange phase")
 	out := flag.String("out", "test-artifacts/oauth-bench", "where profiles go")
@@ -53,7 +54,7 @@ func main() {
 		return
 	}
 	memStore = *mem
-	if err := runBench(*conc, *dur, *codes, *out); err != nil {
+	if err := runBench(*conc, *readConc, *dur, *codes, *out); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -75,7 +76,7 @@ func runServer(bolt bool) {
 	fx.Close()
 }
 
-func runBench(conc int, dur time.Duration, ncodes int, outDir string) error {
+func runBench(conc, readConc int, dur time.Duration, ncodes int, outDir string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -106,8 +107,9 @@ func runBench(conc int, dur time.Duration, ncodes int, outDir string) error {
 	if memStore {
 		st = "in-memory store (no fsync)"
 	}
-	fmt.Printf("oauthbench: server pid %d at %s on a %s; load from pid %d; %d CPUs, GOMAXPROCS %d; %d connections, %v per phase\n\n",
-		srv.Process.Pid, base, st, os.Getpid(), runtime.NumCPU(), runtime.GOMAXPROCS(0), conc, dur)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("oauthbench: server pid %d at %s on a %s; load from pid %d; %d CPUs, GOMAXPROCS %d; %d connections for writes, %d for reads, %v per phase; load average before: %s\n",
+		srv.Process.Pid, base, st, os.Getpid(), runtime.NumCPU(), runtime.GOMAXPROCS(0), conc, readConc, dur, strings.TrimSpace(string(load)))
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: conc * 2, MaxIdleConnsPerHost: conc * 2, IdleConnTimeout: time.Minute}}
 
@@ -131,7 +133,7 @@ func runBench(conc int, dur time.Duration, ncodes int, outDir string) error {
 	in := func(context.Context) error {
 		return post(hc, base+"/oauth2/introspect", "service", oauthtest.ServiceSecret, inForm, `"active":true`)
 	}
-	if err := phase("introspection (JWT access token)", conc, dur, base, outDir, "introspection", in); err != nil {
+	if err := phase("introspection (JWT access token)", readConc, dur, base, outDir, "introspection", in); err != nil {
 		return err
 	}
 	var op struct {
@@ -145,7 +147,7 @@ func runBench(conc int, dur time.Duration, ncodes int, outDir string) error {
 	io2 := func(context.Context) error {
 		return post(hc, base+"/oauth2/introspect", "opaque-service", oauthtest.ServiceSecret, inOpaque, `"active":true`)
 	}
-	if err := phase("introspection (opaque access token)", conc, dur, base, outDir, "introspection-opaque", io2); err != nil {
+	if err := phase("introspection (opaque access token)", readConc, dur, base, outDir, "introspection-opaque", io2); err != nil {
 		return err
 	}
 
