@@ -41,7 +41,7 @@ unit:
 	$(GO) test $(PKGS)
 
 race:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 # The journey scenarios (*.authtest.hcl) of every example directory, run by
 # the binary as users run them (docs/testing.md).
