@@ -467,6 +467,7 @@ func TestKill9(t *testing.T) {
 	}
 	e.run(t, "audit", "-kind", "journey", "-user", "alice").want(t, 0,
 		[]string{"reason=\"authentication with password+push successful (chosen push)\""}, nil)
+	e.run(t, "audit", "-kind", "enrollment").want(t, 0, []string{"enrollment success corp/alice", "push device enrolled"}, nil)
 	s.stop()
 }
 
