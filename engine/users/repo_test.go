@@ -375,34 +375,31 @@ func TestCheckPasswordUnknownAndOddUsers(t *testing.T) {
 	})
 }
 
-// TestUnknownUserTiming checks that an unknown user costs one argon2id
-// verification with the production parameters, like a wrong password.
-func TestUnknownUserTiming(t *testing.T) {
-	if testing.Short() {
-		t.Skip("uses production argon2id parameters")
-	}
-	r := NewRepo(memstore.New())
-	r.Create(&User{Realm: "corp", Name: "alice"})
-	if err := r.SetPassword("corp", "alice", "right", t0); err != nil {
-		t.Fatal(err)
-	}
+func TestUnknownUserCostsAWrongPassword(t *testing.T) {
+	// An unknown user is verified against a dummy hash with the production
+	// parameters, so it costs what a wrong password costs. Timing itself is
+	// measured by BenchmarkCheckPassword, never asserted: CI machines are
+	// shared and noisy.
 	h, err := parseArgon2id(dummy())
 	if err != nil || h.(*argonHash).p.memory != defaultArgon.memory || h.(*argonHash).p.time != defaultArgon.time {
 		t.Fatalf("the dummy hash does not use the default parameters: %v", err)
 	}
-	measure := func(name string) time.Duration {
-		best := time.Duration(1 << 62)
-		for i := 0; i < 2; i++ {
-			start := time.Now()
-			r.CheckPassword("corp", name, "wrong", nil, t0)
-			best = min(best, time.Since(start))
-		}
-		return best
+}
+
+// BenchmarkCheckPassword compares a wrong password with an unknown user;
+// the two must cost the same (docs/benchmarks.md).
+func BenchmarkCheckPassword(b *testing.B) {
+	r := NewRepo(memstore.New())
+	r.Create(&User{Realm: "corp", Name: "alice"})
+	if err := r.SetPassword("corp", "alice", "right", t0); err != nil {
+		b.Fatal(err)
 	}
-	known, unknown := measure("alice"), measure("nobody")
-	t.Logf("wrong password %v, unknown user %v", known, unknown)
-	if unknown < known/2 || unknown > known*2 {
-		t.Errorf("unknown user took %v, wrong password %v", unknown, known)
+	for _, name := range []string{"alice", "nobody"} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				r.CheckPassword("corp", name, "wrong", nil, t0)
+			}
+		})
 	}
 }
 
