@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -89,14 +92,59 @@ func TestPasswordPrompt(t *testing.T) {
 		t.Skip("script(1) not available")
 	}
 	e := userEnv(t)
+	// Each answer is typed only after its prompt has appeared (and a moment
+	// more for echo to be switched off), so a slow machine cannot make the
+	// terminal echo what was typed too early.
 	prompt := func(name, first, second string) string {
 		t.Helper()
-		sh := "(sleep 0.5; printf '" + first + "\\n'; sleep 0.5; printf '" + second + "\\n') | script -qec '" +
-			authdBin + " user add -realm corp " + name + "' /dev/null"
-		cmd := exec.Command("sh", "-c", sh)
+		cmd := exec.Command("script", "-qec", authdBin+" user add -realm corp "+name, "/dev/null")
 		cmd.Dir = e.dir
-		out, _ := cmd.CombinedOutput()
-		return string(out)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var out bytes.Buffer
+		pr, pw := io.Pipe()
+		cmd.Stdout, cmd.Stderr = pw, pw
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				n, err := pr.Read(buf)
+				mu.Lock()
+				out.Write(buf[:n])
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		typeAfter := func(want string, count int, answer string) {
+			deadline := time.Now().Add(2 * time.Minute)
+			for time.Now().Before(deadline) {
+				mu.Lock()
+				seen := strings.Count(out.String(), want)
+				mu.Unlock()
+				if seen >= count {
+					time.Sleep(300 * time.Millisecond)
+					io.WriteString(stdin, answer+"\n")
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		typeAfter("Password:", 1, first)
+		typeAfter("Repeat password:", 1, second)
+		time.Sleep(300 * time.Millisecond)
+		stdin.Close()
+		cmd.Wait()
+		pw.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
 	}
 	out := prompt("tina", "typed-secret", "typed-secret")
 	if !strings.Contains(out, "Password:") || !strings.Contains(out, "Repeat password:") || !strings.Contains(out, "added user tina") {
