@@ -421,7 +421,11 @@ func (a *attrDef) encodeOne(v cty.Value, check bool) ([]byte, error) {
 			hi = 1<<24 - 1
 		}
 		if !n.IsInt64() || n.Int64() < lo || n.Int64() > hi {
-			return nil, bad("%s is out of range", n)
+			shown := n.String()
+			if len(shown) > 24 {
+				shown = new(big.Float).SetInt(n).Text('g', 6)
+			}
+			return nil, bad("%s is out of range %d..%d", shown, lo, hi)
 		}
 		x := n.Int64()
 		switch a.Kind {
