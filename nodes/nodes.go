@@ -65,7 +65,7 @@
 //	federated_login    provider (identity_provider.NAME), match_on, create_user
 //	                                                       [success failure no_account]  provides user on success; not over RADIUS
 //
-// The types from otp_or_push down are registered with their full settings
-// ahead of their runtime: journeys using them validate, and running one
-// is a fault that says the type is not available in this build yet.
+// Every type runs, except federated_login: it is registered with its full
+// settings ahead of its runtime, so journeys using it validate, and running
+// it is a fault that says the type is not available in this build yet.
 package nodes
