@@ -314,44 +314,11 @@ func diagSummary(diags hcl.Diagnostics) string {
 }
 
 func (c *Context) userValue() cty.Value {
-	name, email, phone := c.Session.User, "", ""
-	groups := cty.ListValEmpty(cty.String)
-	attrs := cty.MapValEmpty(cty.String)
-	if u, err := c.User(); err == nil {
-		email, phone = u.Email, u.Phone
-		if len(u.Groups) > 0 {
-			gs := make([]cty.Value, len(u.Groups))
-			for i, g := range u.Groups {
-				gs[i] = cty.StringVal(g)
-			}
-			groups = cty.ListVal(gs)
-		}
-		if len(u.Attributes) > 0 || len(c.Journey.AttributeKeys) > 0 {
-			m := make(map[string]cty.Value, len(u.Attributes)+len(c.Journey.AttributeKeys))
-			for _, k := range c.Journey.AttributeKeys {
-				m[k] = cty.StringVal("")
-			}
-			for k, v := range u.Attributes {
-				m[k] = cty.StringVal(v)
-			}
-			if len(m) > 0 {
-				attrs = cty.MapVal(m)
-			}
-		}
-	} else if len(c.Journey.AttributeKeys) > 0 {
-		m := make(map[string]cty.Value, len(c.Journey.AttributeKeys))
-		for _, k := range c.Journey.AttributeKeys {
-			m[k] = cty.StringVal("")
-		}
-		attrs = cty.MapVal(m)
+	u, err := c.User()
+	if err != nil {
+		u = nil
 	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"name":       cty.StringVal(name),
-		"email":      cty.StringVal(email),
-		"phone":      cty.StringVal(phone),
-		"groups":     groups,
-		"attributes": attrs,
-	})
+	return UserValue(c.Session.User, u, c.Journey.AttributeKeys)
 }
 
 func (c *Context) requestValue() cty.Value {
@@ -359,51 +326,10 @@ func (c *Context) requestValue() cty.Value {
 	if r == nil {
 		r = &c.Session.Origin
 	}
-	rad := RADIUSInfo{}
-	if r.RADIUS != nil {
-		rad = *r.RADIUS
-	}
-	oa := OAuthInfo{}
-	if r.OAuth != nil {
-		oa = *r.OAuth
-	}
-	scopes := cty.ListValEmpty(cty.String)
-	if len(oa.Scopes) > 0 {
-		ss := make([]cty.Value, len(oa.Scopes))
-		for i, s := range oa.Scopes {
-			ss[i] = cty.StringVal(s)
-		}
-		scopes = cty.ListVal(ss)
-	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"protocol":   cty.StringVal(r.Protocol),
-		"client_ip":  cty.StringVal(r.ClientIP),
-		"user_agent": cty.StringVal(r.UserAgent),
-		"locale":     cty.StringVal(r.Locale),
-		"radius": cty.ObjectVal(map[string]cty.Value{
-			"nas_identifier":     cty.StringVal(rad.NASIdentifier),
-			"nas_ip":             cty.StringVal(rad.NASIP),
-			"calling_station_id": cty.StringVal(rad.CallingStationID),
-		}),
-		"oauth": cty.ObjectVal(map[string]cty.Value{
-			"client_id": cty.StringVal(oa.ClientID),
-			"scopes":    scopes,
-		}),
-	})
+	return RequestValue(r)
 }
 
-// stateValue is the shared state as an object; keys some node of the
-// journey may write read as null until written.
-func (c *Context) stateValue() cty.Value {
-	m := make(map[string]cty.Value, len(c.Journey.StateKeys)+len(c.Session.State))
-	for _, k := range c.Journey.StateKeys {
-		m[k] = cty.NullVal(cty.DynamicPseudoType)
-	}
-	for k, v := range c.Session.State {
-		m[k] = v
-	}
-	return cty.ObjectVal(m)
-}
+func (c *Context) stateValue() cty.Value { return StateValue(c.Session.State, c.Journey.StateKeys) }
 
 func shortID(id string) string {
 	if len(id) > 8 {

@@ -68,7 +68,7 @@ func (p *Provider) userClaims(c *client, realm, name string, granted fosite.Argu
 	if c == nil || len(c.cfg.Claims) == 0 {
 		return out, nil
 	}
-	ectx := engine.RuntimeEvalContext(userValue(u), requestValue(req), cty.EmptyObjectVal, now.UTC().Format(time.RFC3339))
+	ectx := engine.RuntimeEvalContext(engine.UserValue(u.Name, u, nil), engine.RequestValue(&req), cty.EmptyObjectVal, now.UTC().Format(time.RFC3339))
 	for _, cl := range c.cfg.Claims {
 		if reservedClaims[cl.Name] || cl.Value == nil {
 			continue
@@ -96,66 +96,6 @@ func (p *Provider) userClaims(c *client, realm, name string, granted fosite.Argu
 		out[cl.Name] = json.RawMessage(raw)
 	}
 	return out, nil
-}
-
-func userValue(u *users.User) cty.Value {
-	groups := cty.ListValEmpty(cty.String)
-	if len(u.Groups) > 0 {
-		gs := make([]cty.Value, len(u.Groups))
-		for i, g := range u.Groups {
-			gs[i] = cty.StringVal(g)
-		}
-		groups = cty.ListVal(gs)
-	}
-	attrs := cty.MapValEmpty(cty.String)
-	if len(u.Attributes) > 0 {
-		m := make(map[string]cty.Value, len(u.Attributes))
-		for k, v := range u.Attributes {
-			m[k] = cty.StringVal(v)
-		}
-		attrs = cty.MapVal(m)
-	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"name":       cty.StringVal(u.Name),
-		"email":      cty.StringVal(u.Email),
-		"phone":      cty.StringVal(u.Phone),
-		"groups":     groups,
-		"attributes": attrs,
-	})
-}
-
-func requestValue(r engine.Request) cty.Value {
-	rad := engine.RADIUSInfo{}
-	if r.RADIUS != nil {
-		rad = *r.RADIUS
-	}
-	oa := engine.OAuthInfo{}
-	if r.OAuth != nil {
-		oa = *r.OAuth
-	}
-	scopes := cty.ListValEmpty(cty.String)
-	if len(oa.Scopes) > 0 {
-		ss := make([]cty.Value, len(oa.Scopes))
-		for i, s := range oa.Scopes {
-			ss[i] = cty.StringVal(s)
-		}
-		scopes = cty.ListVal(ss)
-	}
-	return cty.ObjectVal(map[string]cty.Value{
-		"protocol":   cty.StringVal(r.Protocol),
-		"client_ip":  cty.StringVal(r.ClientIP),
-		"user_agent": cty.StringVal(r.UserAgent),
-		"locale":     cty.StringVal(r.Locale),
-		"radius": cty.ObjectVal(map[string]cty.Value{
-			"nas_identifier":     cty.StringVal(rad.NASIdentifier),
-			"nas_ip":             cty.StringVal(rad.NASIP),
-			"calling_station_id": cty.StringVal(rad.CallingStationID),
-		}),
-		"oauth": cty.ObjectVal(map[string]cty.Value{
-			"client_id": cty.StringVal(oa.ClientID),
-			"scopes":    scopes,
-		}),
-	})
 }
 
 func sortedKeys(m map[string]bool) []string {

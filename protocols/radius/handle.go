@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
@@ -667,7 +668,7 @@ func (s *Server) replyAttributes(rq *request, resp *engine.Response) ([]*radius.
 			}
 		}
 	}
-	ctx := engine.RuntimeEvalContext(userValue(resp.User, u), requestValue(&rq.req), stateValue(resp.State, keys), time.Now().UTC().Format(time.RFC3339))
+	ctx := engine.RuntimeEvalContext(engine.UserValue(resp.User, u, nil), engine.RequestValue(&rq.req), engine.StateValue(sessionState(resp.State), keys), time.Now().UTC().Format(time.RFC3339))
 	v, diags := expr.Value(ctx)
 	if diags.HasErrors() {
 		return nil, evalError(expr, diags)
@@ -762,4 +763,12 @@ func (s *Server) endHold(rq *request) {
 		rq.holding = false
 		s.holds.release(rq.client.Name, s.holdUser(rq))
 	}
+}
+
+// sessionState is the shared state of a finished session, if any.
+func sessionState(s *engine.Session) map[string]cty.Value {
+	if s == nil {
+		return nil
+	}
+	return s.State
 }
