@@ -127,7 +127,11 @@ type Store struct {
 // Realm is a decoded realm block together with the engine's view of it.
 type Realm struct {
 	*engine.Realm
-	DeclRange hcl.Range // the block header, where diagnostics about the block point
+	// SSOSessionTTL is how long a browser's single sign-on session in this
+	// realm lets relying parties skip a journey it passed (OAuth);
+	// DefaultSSOSessionTTL when the realm does not say.
+	SSOSessionTTL time.Duration
+	DeclRange     hcl.Range // the block header, where diagnostics about the block point
 
 	srcRange hcl.Range
 }
@@ -203,9 +207,19 @@ type RelyingParty struct {
 	RefreshTokenTTL time.Duration // see AccessTokenTTL
 	// AccessTokenFormat is "opaque" (the default) or "jwt".
 	AccessTokenFormat string
-	Claims            []*Claim  // in source order
-	DeclRange         hcl.Range // the block header, where diagnostics about the block point
+	// PostLogoutRedirectURIs are where /oauth2/logout may send the browser
+	// back (exact match; the redirect URIs are not implied).
+	PostLogoutRedirectURIs []string
+	// Introspectors are the names of relying parties (resource servers)
+	// that may introspect this one's tokens, besides itself.
+	Introspectors []string
+	Claims        []*Claim  // in source order
+	DeclRange     hcl.Range // the block header, where diagnostics about the block point
 }
+
+// DefaultSSOSessionTTL is a realm's single sign-on session lifetime when
+// it gives no sso_session_ttl: a working day.
+const DefaultSSOSessionTTL = 8 * time.Hour
 
 // Default token lifetimes of a relying party.
 const (

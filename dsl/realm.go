@@ -15,6 +15,7 @@ var realmSchema = &hcl.BodySchema{
 		{Name: "default_locale"},
 		{Name: "push_providers"},
 		{Name: "sms_gateway"},
+		{Name: "sso_session_ttl"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "lockout"}},
 }
@@ -49,8 +50,9 @@ func decodeRealmBlock(l *loader, block *hcl.Block) (*Realm, hcl.Diagnostics) {
 			EnrollmentMode: "single_device",
 			DefaultLocale:  "en",
 		},
-		DeclRange: block.DefRange,
-		srcRange:  blockRange(block),
+		SSOSessionTTL: DefaultSSOSessionTTL,
+		DeclRange:     block.DefRange,
+		srcRange:      blockRange(block),
 	}
 	links := &realmLinks{}
 	if l.isFirst(block) {
@@ -103,6 +105,9 @@ func decodeRealmBlock(l *loader, block *hcl.Block) (*Realm, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		links.smsGateway = rf
 		r.SMSGateway = rf.name
+	}
+	if a := content.Attributes["sso_session_ttl"]; a != nil {
+		diags = append(diags, decodeSSOSessionTTL(l, a, r)...)
 	}
 	if b, d := oneBlock(content.Blocks, "lockout", fmt.Sprintf("realm %q", name)); b != nil || d != nil {
 		diags = append(diags, d...)

@@ -25,6 +25,8 @@ var relyingPartySchema = &hcl.BodySchema{
 		{Name: "access_token_ttl"},
 		{Name: "refresh_token_ttl"},
 		{Name: "access_token_format"},
+		{Name: "post_logout_redirect_uris"},
+		{Name: "introspectors"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "claim", LabelNames: []string{"name"}}},
 }
@@ -39,13 +41,15 @@ var grantTypes = []string{"authorization_code", "refresh_token", "password", "cl
 type rpLinks struct {
 	realm, journey ref
 	clientIDRange  hcl.Range
+	introspectors  []ref
 }
 
 // decodeRelyingPartyBlock decodes a relying_party and applies the OAuth
 // rules that need no other block: public clients use PKCE and no secret,
 // confidential ones exactly one of client_secret and client_secret_hash,
 // redirect URIs only with the code grant (https, or http on loopback),
-// claims only with the openid scope.
+// claims only with the openid scope, post-logout redirect URIs only with
+// the code grant (as redirect URIs).
 //
 // Defaults: client_type "confidential", client_id the block name,
 // grant_types ["authorization_code"], pkce "required", scopes ["openid"],
@@ -247,30 +251,54 @@ func decodeRelyingPartyBlock(l *loader, block *hcl.Block) (*RelyingParty, hcl.Di
 		}
 	}
 
-	// Redirect URIs belong to the code grant.
+	// Redirect URIs belong to the code grant, and so do the URIs
+	// RP-initiated logout may send the browser back to (only a browser
+	// login has a session to log out of).
 	hasCode := hasString(rp.GrantTypes, "authorization_code")
-	if a := attrs["redirect_uris"]; a != nil {
+	needCode := func(a *hcl.Attribute, summary, why string) {
+		if grantsOK && !hasCode {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  summary,
+				Detail:   fmt.Sprintf("%s lists %s, %s, but its grant_types are %s. Add \"authorization_code\" or remove %s.", owner, a.Name, why, quoteList(rp.GrantTypes), a.Name),
+				Subject:  a.NameRange.Ptr(),
+			})
+		}
+	}
+	for _, u := range []struct {
+		attr, summary, why string
+		dst                *[]string
+	}{
+		{"redirect_uris", "Redirect URIs without the code grant", "which only the authorization_code grant uses", &rp.RedirectURIs},
+		{"post_logout_redirect_uris", "Post-logout redirect URIs without the code grant", "which only a browser login (the authorization_code grant) has use for", &rp.PostLogoutRedirectURIs},
+	} {
+		a := attrs[u.attr]
+		if a == nil {
+			continue
+		}
 		v, ok, d := l.strList(a)
 		diags = append(diags, d...)
 		if ok {
-			rp.RedirectURIs = v
-			if grantsOK && !hasCode {
-				diags = append(diags, &hcl.Diagnostic{
-					Severity: hcl.DiagError,
-					Summary:  "Redirect URIs without the code grant",
-					Detail:   fmt.Sprintf("%s lists redirect_uris, which only the authorization_code grant uses, but its grant_types are %s. Add \"authorization_code\" or remove redirect_uris.", owner, quoteList(rp.GrantTypes)),
-					Subject:  a.NameRange.Ptr(),
-				})
-			}
+			*u.dst = v
+			needCode(a, u.summary, u.why)
 			diags = append(diags, checkRedirectURIs(a, v, owner)...)
 		}
-	} else if grantsOK && hasCode {
+	}
+	if attrs["redirect_uris"] == nil && grantsOK && hasCode {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing redirect URIs",
 			Detail:   fmt.Sprintf("%s uses the authorization_code grant, which needs at least one redirect URI: add redirect_uris = [\"https://...\"].", owner),
 			Subject:  block.DefRange.Ptr(),
 		})
+	}
+	if a := attrs["introspectors"]; a != nil {
+		refs, d := parseRefList(a.Expr, kindRelyingParty, "introspectors")
+		diags = append(diags, d...)
+		links.introspectors = refs
+		for _, r := range refs {
+			rp.Introspectors = append(rp.Introspectors, r.name)
+		}
 	}
 
 	// A journey, unless the client only ever authenticates itself.
@@ -368,6 +396,10 @@ func checkGrantTypes(a *hcl.Attribute, grants []string) hcl.Diagnostics {
 // dot for native apps (RFC 8252 7.1).
 func checkRedirectURIs(a *hcl.Attribute, uris []string, owner string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
+	what := "redirect URI"
+	if a.Name == "post_logout_redirect_uris" {
+		what = "post-logout redirect URI"
+	}
 	elems, _ := hcl.ExprList(a.Expr)
 	for i, s := range uris {
 		rng := a.Expr.Range()
@@ -380,19 +412,19 @@ func checkRedirectURIs(a *hcl.Attribute, uris []string, owner string) hcl.Diagno
 		u, err := url.Parse(s)
 		switch {
 		case err != nil || u.Scheme == "":
-			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s must be an absolute URI, like \"https://app.example.com/callback\".", s, owner))
+			bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s must be an absolute URI, like \"https://app.example.com/callback\".", what, s, owner))
 		case u.Fragment != "" || strings.Contains(s, "#"):
-			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s has a fragment (#...), which OAuth forbids (RFC 6749, section 3.1.2).", s, owner))
+			bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s has a fragment (#...), which OAuth forbids (RFC 6749, section 3.1.2).", what, s, owner))
 		case u.Scheme == "http":
 			if !isLoopbackHost(u.Hostname()) {
-				bad("Insecure redirect URI", fmt.Sprintf("The redirect URI %q of %s uses http:// on a host other than loopback, so the code would cross the network in clear text. Use https://, or http:// only on 127.0.0.1, [::1] or localhost.", s, owner))
+				bad("Insecure redirect URI", fmt.Sprintf("The %s %q of %s uses http:// on a host other than loopback, so the code would cross the network in clear text. Use https://, or http:// only on 127.0.0.1, [::1] or localhost.", what, s, owner))
 			}
 		case u.Scheme == "https":
 			if u.Host == "" {
-				bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s has no host.", s, owner))
+				bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s has no host.", what, s, owner))
 			}
 		case !strings.Contains(u.Scheme, "."):
-			bad("Invalid redirect URI", fmt.Sprintf("The redirect URI %q of %s uses the scheme %q. Use https://, http:// on loopback, or a reverse-domain private-use scheme for native apps, like \"com.example.app:/callback\" (RFC 8252).", s, owner, u.Scheme))
+			bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s uses the scheme %q. Use https://, http:// on loopback, or a reverse-domain private-use scheme for native apps, like \"com.example.app:/callback\" (RFC 8252).", what, s, owner, u.Scheme))
 		}
 	}
 	return diags
@@ -452,5 +484,63 @@ func (l *loader) linkRelyingParties() hcl.Diagnostics {
 		}
 		ids[rp.ClientID] = name
 	}
+	for _, name := range names {
+		if links := l.rpRefs[name]; links != nil {
+			diags = append(diags, l.checkIntrospectors(l.cfg.RelyingParties[name], links.introspectors)...)
+		}
+	}
+	return diags
+}
+
+// checkIntrospectors: each names another, confidential relying party of
+// the same realm (introspection needs client authentication, and a token
+// means nothing outside its realm).
+func (l *loader) checkIntrospectors(rp *RelyingParty, refs []ref) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, r := range refs {
+		if d := l.resolve(r); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		other := l.cfg.RelyingParties[r.name]
+		bad := func(summary, detail string) {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.rng.Ptr()})
+		}
+		switch {
+		case other == nil:
+		case other.Name == rp.Name:
+			bad("Relying party introspects itself", fmt.Sprintf("relying_party %q lists itself in introspectors; a client may always introspect its own tokens, so remove it.", rp.Name))
+		case other.ClientType == "public":
+			bad("Public introspector", fmt.Sprintf("relying_party %q lists relying_party %q in introspectors, but it is a public client: introspection needs a client that authenticates with a secret.", rp.Name, other.Name))
+		case rp.Realm != "" && other.Realm != "" && other.Realm != rp.Realm:
+			bad("Introspector of another realm", fmt.Sprintf("relying_party %q (realm %q) lists relying_party %q of realm %q in introspectors; a resource server must belong to the realm whose tokens it checks.", rp.Name, rp.Realm, other.Name, other.Realm))
+		}
+	}
+	return diags
+}
+
+// maxSSOSessionTTL bounds a realm's sso_session_ttl: a browser session
+// that outlives a month outlives most people's sense of being signed in.
+const maxSSOSessionTTL = 30 * 24 * time.Hour
+
+// decodeSSOSessionTTL reads a realm's sso_session_ttl (it lives here, with
+// the rest of the OAuth language): a positive duration of at most 30 days.
+// An SSO session cannot be made endless, and "0" is refused rather than
+// read as "never expires" (as for tokens) or "no SSO"; a relying party that
+// wants a fresh login every time sends prompt=login.
+func decodeSSOSessionTTL(l *loader, a *hcl.Attribute, r *Realm) hcl.Diagnostics {
+	v, ok, diags := l.duration(a, true)
+	if !ok {
+		return diags
+	}
+	if v <= 0 || v > maxSSOSessionTTL {
+		return append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid SSO session lifetime",
+			Detail:   fmt.Sprintf("sso_session_ttl of realm %q must be between 1s and 30d, like \"8h\"; an SSO session cannot be endless. To make a relying party log in every time, have it send prompt=login.", r.Name),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	r.SSOSessionTTL = v
 	return diags
 }

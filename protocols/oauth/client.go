@@ -58,8 +58,8 @@ type Client struct {
 	PKCERequired bool
 	// RedirectURIs are matched exactly.
 	RedirectURIs []string
-	// PostLogoutRedirectURIs may be named by RP-initiated logout, besides
-	// the redirect URIs.
+	// PostLogoutRedirectURIs may be named by RP-initiated logout (exact
+	// match; a redirect URI is not one unless listed here too).
 	PostLogoutRedirectURIs []string
 	Scopes                 []string
 	// AccessTokenTTL and RefreshTokenTTL: zero means the default, Never
@@ -238,7 +238,7 @@ func (c *client) redirectRegistered(u *url.URL) bool {
 }
 
 func (c *client) logoutRedirectRegistered(raw string) bool {
-	return slices.Contains(c.cfg.PostLogoutRedirectURIs, raw) || slices.Contains(c.cfg.RedirectURIs, raw)
+	return slices.Contains(c.cfg.PostLogoutRedirectURIs, raw)
 }
 
 func (c *client) mayIntrospect(callerID string) bool {

@@ -18,6 +18,14 @@ func FromDSL(c *dsl.Config) Config {
 		return out
 	}
 	out.Issuer = issuerOf(c.Server.HTTP)
+	for name, r := range c.Realms {
+		if r != nil && r.SSOSessionTTL > 0 {
+			if out.RealmSSOTTL == nil {
+				out.RealmSSOTTL = map[string]time.Duration{}
+			}
+			out.RealmSSOTTL[name] = r.SSOSessionTTL
+		}
+	}
 	names := make([]string, 0, len(c.RelyingParties))
 	for n := range c.RelyingParties {
 		names = append(names, n)
@@ -26,7 +34,6 @@ func FromDSL(c *dsl.Config) Config {
 	for _, n := range names {
 		rp := c.RelyingParties[n]
 		cl := &Client{
-			ID:              rp.ClientID,
 			Name:            rp.Name,
 			Realm:           rp.Realm,
 			Journey:         rp.Journey,
@@ -39,10 +46,16 @@ func FromDSL(c *dsl.Config) Config {
 			AccessTokenTTL:  dslTTL(rp.AccessTokenTTL),
 			RefreshTokenTTL: dslTTL(rp.RefreshTokenTTL),
 			JWTAccessTokens: rp.AccessTokenFormat == "jwt",
+
+			PostLogoutRedirectURIs: append([]string(nil), rp.PostLogoutRedirectURIs...),
 		}
-		if cl.ID == "" {
-			cl.ID = rp.Name
+		// introspectors name relying parties; the provider wants client ids.
+		for _, n := range rp.Introspectors {
+			if o := c.RelyingParties[n]; o != nil {
+				cl.Introspectors = append(cl.Introspectors, clientIDOf(o))
+			}
 		}
+		cl.ID = clientIDOf(rp)
 		if rp.ClientSecret.IsSet() {
 			cl.Secret = rp.ClientSecret.Value()
 		}
@@ -52,6 +65,13 @@ func FromDSL(c *dsl.Config) Config {
 		out.Clients = append(out.Clients, cl)
 	}
 	return out
+}
+
+func clientIDOf(rp *dsl.RelyingParty) string {
+	if rp.ClientID == "" {
+		return rp.Name
+	}
+	return rp.ClientID
 }
 
 // dslTTL maps dsl's lifetimes (defaults already applied; zero means the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/oauth/internal/oauthtest"
 )
 
@@ -207,6 +208,13 @@ func TestRPInitiatedLogout(t *testing.T) {
 	forged := b.get("/oauth2/logout?" + url.Values{"id_token_hint": {tok.IDToken[:len(tok.IDToken)-4] + "AAAA"}}.Encode())
 	mustEqual(t, "forged hint", forged.status, http.StatusBadRequest)
 
+	// A redirect URI is not a post-logout redirect URI, and the match is exact.
+	for _, uri := range []string{fx.Callback, fx.URL + "/app/signed-out/", fx.URL + "/app/signed-out?x=1"} {
+		r := b.get("/oauth2/logout?" + url.Values{"id_token_hint": {tok.IDToken}, "post_logout_redirect_uri": {uri}}.Encode())
+		if r.status != http.StatusBadRequest || r.location != "" {
+			t.Fatalf("post_logout_redirect_uri %s: %d %q", uri, r.status, r.location)
+		}
+	}
 	back := fx.URL + "/app/signed-out"
 	r := b.get("/oauth2/logout?" + url.Values{"id_token_hint": {tok.IDToken}, "post_logout_redirect_uri": {back}, "state": {"s1"}}.Encode())
 	mustEqual(t, "logout redirect", r.location, back+"?state=s1")
@@ -264,4 +272,38 @@ func TestSSOCookieAttributes(t *testing.T) {
 	if sso.Secure {
 		t.Error("Secure on an http issuer would lose the cookie")
 	}
+}
+
+// cookieRecorder remembers every Set-Cookie the provider sends.
+type cookieRecorder struct {
+	next    http.RoundTripper
+	cookies []*http.Cookie
+}
+
+func (c *cookieRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err == nil {
+		c.cookies = append(c.cookies, resp.Cookies()...)
+	}
+	return resp, err
+}
+
+// TestSSOSessionLifetimeFromRealm: the realm's sso_session_ttl (2h in the
+// fixture) decides the SSO cookie's lifetime, over the provider default.
+func TestSSOSessionLifetimeFromRealm(t *testing.T) {
+	fx := start(t, func(c *oauth.Config) { c.SSOTTL = time.Minute })
+	b := newBrowser(t, fx)
+	rec := &cookieRecorder{next: http.DefaultTransport}
+	b.c.Transport = rec
+	loginCode(t, b, "portal", url.Values{"code_challenge": nil}, alicePassword)
+	var sso *http.Cookie
+	for _, c := range rec.cookies {
+		if c.Name == "authd_sso" {
+			sso = c
+		}
+	}
+	if sso == nil {
+		t.Fatal("no SSO cookie was set")
+	}
+	mustEqual(t, "SSO cookie Max-Age", sso.MaxAge, int((2 * time.Hour).Seconds()))
 }

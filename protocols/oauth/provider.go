@@ -41,6 +41,8 @@ type Config struct {
 	// 8h): until then a relying party with a journey the browser already
 	// passed skips it.
 	SSOTTL time.Duration
+	// RealmSSOTTL overrides SSOTTL per realm (the realm's sso_session_ttl).
+	RealmSSOTTL map[string]time.Duration
 	// LoginTTL bounds an authorization waiting for its journey (default
 	// 15m).
 	LoginTTL time.Duration
@@ -71,13 +73,14 @@ type Provider struct {
 	issuer string
 	secure bool // cookies are Secure (https issuer)
 
-	f       *fosite.Fosite
-	fcfg    *fosite.Config
-	store   *storage.Store
-	ring    atomic.Pointer[keyring]
-	clients atomic.Pointer[clientSet]
-	macKey  []byte // keys client-secret HMACs, CSRF tokens; per process
-	mux     *http.ServeMux
+	f        *fosite.Fosite
+	fcfg     *fosite.Config
+	store    *storage.Store
+	ring     atomic.Pointer[keyring]
+	clients  atomic.Pointer[clientSet]
+	realmSSO atomic.Pointer[map[string]time.Duration]
+	macKey   []byte // keys client-secret HMACs, CSRF tokens; per process
+	mux      *http.ServeMux
 
 	rotateMu sync.Mutex
 }
@@ -137,6 +140,7 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 	if err := p.SetClients(cfg.Clients); err != nil {
 		return nil, err
 	}
+	p.SetRealmSSOTTL(cfg.RealmSSOTTL)
 	ring, secret, err := loadKeys(kv, time.Now())
 	if err != nil {
 		return nil, err
@@ -206,6 +210,29 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 
 // SetClients replaces the relying parties (on a configuration reload).
 // Grants of removed clients stop working: their tokens look the client up.
+// SetRealmSSOTTL replaces the per-realm SSO session lifetimes (on reload);
+// a realm not listed gets Config.SSOTTL. Sessions already running keep the
+// expiry they were given.
+func (p *Provider) SetRealmSSOTTL(m map[string]time.Duration) {
+	cp := make(map[string]time.Duration, len(m))
+	for k, v := range m {
+		if v > 0 {
+			cp[k] = v
+		}
+	}
+	p.realmSSO.Store(&cp)
+}
+
+// ssoTTL is the SSO session lifetime of realm.
+func (p *Provider) ssoTTL(realm string) time.Duration {
+	if m := p.realmSSO.Load(); m != nil {
+		if d, ok := (*m)[realm]; ok {
+			return d
+		}
+	}
+	return p.cfg.SSOTTL
+}
+
 func (p *Provider) SetClients(cs []*Client) error {
 	set := &clientSet{byID: map[string]*client{}, origins: map[string]bool{}}
 	scopes := map[string]bool{"openid": true}

@@ -174,12 +174,13 @@ func (p *Provider) sso(r *http.Request, now time.Time) (*ssoSession, string) {
 // starting a new one (new cookie) when the user or realm changed.
 func (p *Provider) remember(w http.ResponseWriter, r *http.Request, realm, user, journey string, now time.Time) {
 	s, key := p.sso(r, now)
+	ttl := p.ssoTTL(realm)
 	if s == nil || s.Realm != realm || s.User != user {
 		value := randomID(32)
 		key = hashCookie(value)
 		s = &ssoSession{Realm: realm, User: user}
 		http.SetCookie(w, &http.Cookie{
-			Name: cookieSSO, Value: value, Path: "/", MaxAge: int(p.cfg.SSOTTL / time.Second),
+			Name: cookieSSO, Value: value, Path: "/", MaxAge: int(ttl / time.Second),
 			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
 		})
 		if old, err := r.Cookie(cookieSSO); err == nil && old.Value != "" {
@@ -190,7 +191,7 @@ func (p *Provider) remember(w http.ResponseWriter, r *http.Request, realm, user,
 	if !slices.Contains(s.Journeys, journey) {
 		s.Journeys = append(s.Journeys, journey)
 	}
-	s.Expires = now.Add(p.cfg.SSOTTL)
+	s.Expires = now.Add(ttl)
 	if err := putJSON(p.kv, bucketSSO, key, s); err != nil {
 		p.log.Error("storing an SSO session", "err", err)
 	}

@@ -1,4 +1,6 @@
-realm "corp" {}
+realm "corp" {
+  sso_session_ttl = "4h" # SSO lets relying parties skip a journey the browser passed for 4 hours
+}
 
 journey "web" {
   realm = realm.corp
@@ -37,12 +39,21 @@ relying_party "cron" {
 
 # pkce as a bool is accepted too.
 relying_party "legacy" {
+  realm                     = realm.corp
+  journey                   = journey.web
+  client_secret             = env("GRAFANA_SECRET")
+  pkce                      = false
+  grant_types               = ["authorization_code", "password"]
+  redirect_uris             = ["https://legacy.example.com/cb"]
+  post_logout_redirect_uris = ["https://legacy.example.com/signed-out"]
+  # The orders API (a resource server) may introspect legacy's tokens.
+  introspectors = [relying_party.orders_api]
+}
+
+relying_party "orders_api" {
   realm         = realm.corp
-  journey       = journey.web
   client_secret = env("GRAFANA_SECRET")
-  pkce          = false
-  grant_types   = ["authorization_code", "password"]
-  redirect_uris = ["https://legacy.example.com/cb"]
+  grant_types   = ["client_credentials"]
 }
 
 protected_resource "orders" {

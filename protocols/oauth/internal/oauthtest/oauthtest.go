@@ -90,7 +90,8 @@ server {
 }
 
 realm "corp" {
-  display_name = "Example Corp"
+  display_name    = "Example Corp"
+  sso_session_ttl = "2h"
 }
 
 journey "password" {
@@ -178,8 +179,9 @@ relying_party "portal" {
   client_id     = "portal"
   client_secret = env("WEB_SECRET")
   pkce          = "optional"
-  redirect_uris = ["%[1]s/app/callback", "%[1]s/app/signed-out"]
+  redirect_uris = ["%[1]s/app/callback"]
   scopes        = ["openid", "profile", "email"]
+  post_logout_redirect_uris = ["%[1]s/app/signed-out"]
 }
 
 relying_party "enrol" {
@@ -199,6 +201,7 @@ relying_party "service" {
   grant_types         = ["client_credentials"]
   scopes              = ["orders:read", "orders:write"]
   access_token_format = "jwt"
+  introspectors       = [relying_party.orders_rs]
 }
 
 relying_party "opaque_service" {
@@ -246,6 +249,14 @@ relying_party "rs" {
   client_secret = env("RS_SECRET")
   grant_types   = ["client_credentials"]
   scopes        = ["introspect"]
+}
+
+# A resource server named by "service": it may introspect service's tokens.
+relying_party "orders_rs" {
+  realm         = realm.corp
+  client_id     = "orders-rs"
+  client_secret = env("RS_SECRET")
+  grant_types   = ["client_credentials"]
 }
 `
 
