@@ -47,6 +47,7 @@ const (
 	KindDeviceRemoved = "device_removed" // a push device or OTP token was removed
 	KindAdmin         = "admin"          // an admin operation (CLI or admin socket)
 	KindPushRejected  = "push_rejected"  // a device's push answer was refused
+	KindPushReported  = "push_reported"  // "deny and report": the user says a push was not theirs
 	KindRADIUSDropped = "radius_dropped" // a RADIUS packet was dropped unanswered
 	KindConfig        = "config"         // the configuration was loaded or a reload refused
 )

@@ -741,3 +741,19 @@ func (s *Store) Sweep(cutoff time.Time) (int, error) {
 	}
 	return len(keys), nil
 }
+
+// PendingCount returns how many pushes are pending at now (for the
+// authd_push_pending gauge): one walk of the pending index, no decoding.
+func (s *Store) PendingCount(now time.Time) (int, error) {
+	n := 0
+	err := s.kv.View(func(tx store.Tx) error {
+		n = 0
+		return tx.ForEach(bucketPending, nil, func(_, v []byte) error {
+			if len(v) != 8 || int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
-	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/push/authenticator"
 	"github.com/authd/authd/protocols/push/wire"
 )
@@ -117,7 +116,7 @@ func TestDenyAndReport(t *testing.T) {
 			t.Errorf("suspicious = %v, want %v", got.Suspicious, report)
 		}
 	}
-	if es := h.audited(push.KindPushReported); len(es) != 1 || es[0].User != "alice" || es[0].Detail["suspicious"] != "true" || es[0].Client != "127.0.0.1" {
+	if es := h.audited(audit.KindPushReported); len(es) != 1 || es[0].User != "alice" || es[0].Detail["suspicious"] != "true" || es[0].Client != "127.0.0.1" {
 		t.Errorf("deny and report audit entries %+v", es)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
+	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/protocols/push/wire"
 )
 
@@ -78,10 +79,6 @@ func (s *Service) audienceOK(aud, enrolled string) bool {
 	return aud == strings.TrimRight(enrolled, "/") || aud == s.PublicURL()
 }
 
-// KindPushReported is the audit kind of "deny and report": the user says a
-// push was not theirs, so someone else knows the password.
-const KindPushReported = "push_reported"
-
 // rejected records a refused device request (a log line and an audit
 // entry of kind push_rejected) and answers it. attrs are key/value pairs;
 // "realm", "user", "device" and "message" go to the audit entry's fields.
@@ -103,6 +100,11 @@ func (s *Service) rejected(w http.ResponseWriter, r *http.Request, status int, c
 			e.Detail[k] = v
 		}
 	}
+	why := code
+	if e.Detail["detail"] == "wrong device" {
+		why = "wrong_device"
+	}
+	metrics.PushRejected(why)
 	s.audit.Log(r.Context(), e)
 	writeErr(w, status, code, msg)
 }
@@ -324,6 +326,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, devices.ErrExpired):
 		s.wake(p.SessionID)
+		metrics.PushAnswered(devices.StateExpired, now.Sub(p.Created))
 		s.rejected(w, r, http.StatusGone, "expired", "the push expired", who...)
 		return
 	default:
@@ -332,6 +335,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	}
 	// The flip is stored: wake the journey first, then do the rest.
 	s.wake(p.SessionID)
+	metrics.PushAnswered(p.State, now.Sub(p.Created))
 	defer func() { _ = s.store.Touch(dev.ID, now) }()
 	out := wire.RespondResponse{MessageID: p.ID, Status: p.State, Reason: p.Reason}
 	switch {
@@ -344,7 +348,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		for k, v := range p.Context {
 			detail["login_"+k] = v
 		}
-		s.audit.Log(r.Context(), audit.Entry{Kind: KindPushReported, Realm: p.Realm, User: p.User, Frontend: "push",
+		s.audit.Log(r.Context(), audit.Entry{Kind: audit.KindPushReported, Realm: p.Realm, User: p.User, Frontend: "push",
 			Client: p.Context["ip"], Result: audit.ResultFailure, Session: short(p.SessionID),
 			Reason: "push denied and reported by the user as not theirs: a suspicious sign-in attempt (the password may be known to someone else)",
 			Detail: detail})

@@ -18,6 +18,7 @@ import (
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
+	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/protocols/push/wire"
 )
@@ -197,11 +198,15 @@ func (s *Service) Handler() http.Handler { return s.mux }
 func (s *Service) Devices() *devices.Store { return s.store }
 
 // Run sweeps old pushes and enrolment codes every interval until ctx
-// ends.
+// ends, and meanwhile feeds the authd_push_pending gauge.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = time.Minute
 	}
+	// The pending-push gauge counts what the store holds, so it is right
+	// after a restart too; only the serving process installs it.
+	metrics.SetPendingPushes(func() (int, error) { return s.store.PendingCount(s.clock.Now()) })
+	defer metrics.SetPendingPushes(nil)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -374,7 +379,10 @@ func (s *Service) deliver(ctx context.Context, p *devices.Push, targets []target
 		s.sendWG.Add(1)
 		go func() {
 			defer s.sendWG.Done()
-			results <- result{t, t.prov.deliver(ctx, t.dev, p, n)}
+			began := time.Now()
+			err := t.prov.deliver(ctx, t.dev, p, n)
+			metrics.PushSent(t.dev.Provider, sendResult(err), time.Since(began))
+			results <- result{t, err}
 		}()
 	}
 	for range targets {
@@ -397,6 +405,21 @@ func (s *Service) deliver(ctx context.Context, p *devices.Push, targets []target
 		}
 	}
 	return delivered, gone, failures
+}
+
+// sendResult is the metrics label of a delivery's outcome: a fixed set,
+// never the provider's own words.
+func sendResult(err error) string {
+	var g *goneError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &g):
+		return "unregistered"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	}
+	return "error"
 }
 
 // drawNumbers returns three distinct numbers from 10 to 99 in random order
