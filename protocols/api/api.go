@@ -172,10 +172,16 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
+		wait, werr := longPollWait(r)
+		if werr != nil {
+			result = "bad_request"
+			writeJSON(w, http.StatusBadRequest, werr)
+			return
+		}
 		if serr != nil {
 			err = serr
 		} else {
-			resp, err = h.eng.Resume(r.Context(), in.Session, in.Callbacks, req)
+			resp, err = h.resume(r.Context(), s, in.Callbacks, req, wait) // longpoll.go
 		}
 	}
 	if err != nil {
