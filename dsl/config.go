@@ -55,6 +55,9 @@ type Config struct {
 	SMSGateways        map[string]*SMSGateway
 	ProtectedResources map[string]*ProtectedResource
 	IdentityProviders  map[string]*IdentityProvider
+	// APIClients are the applications that start journeys for their users
+	// on the journey API (api_client blocks; APIClient is in api_client.go).
+	APIClients map[string]*APIClient
 
 	// SecretFiles are the paths file() read (or tried to), sorted, so
 	// `authd run -watch` can notice a rotated secret. Their contents are

@@ -18,8 +18,8 @@ import (
 	"github.com/authd/authd/engine"
 )
 
-// rootSchema lists the top-level blocks. api_client is not part of the
-// language yet: like any unknown block it gets "Unsupported block type".
+// rootSchema lists the top-level blocks. api_client is authd's own design
+// (the spec has none): see docs/api.md.
 var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "server"},
@@ -32,6 +32,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: kindRelyingParty, LabelNames: []string{"name"}},
 		{Type: kindProtectedResource, LabelNames: []string{"name"}},
 		{Type: kindIdentityProvider, LabelNames: []string{"type", "name"}},
+		{Type: kindAPIClient, LabelNames: []string{"name"}},
 	},
 }
 
@@ -170,6 +171,8 @@ type loader struct {
 	clientAddrs map[string]hcl.Range
 	clientTO    map[string]hcl.Range
 	journeys    []*Journey // in file order
+	// apiClientRefs are the journeys api_clients name, for linking.
+	apiClientRefs []ref
 
 	graphs       map[*Journey]*graph
 	successFacts map[*Journey]factSet
@@ -216,6 +219,7 @@ func load(sources map[string][]byte, bases map[string]string, opts Options) (*Co
 		SMSGateways:        map[string]*SMSGateway{},
 		ProtectedResources: map[string]*ProtectedResource{},
 		IdentityProviders:  map[string]*IdentityProvider{},
+		APIClients:         map[string]*APIClient{},
 		Files:              l.files,
 	}
 	diags := l.run()
@@ -305,6 +309,7 @@ func (l *loader) run() hcl.Diagnostics {
 	diags = append(diags, l.linkRelyingParties()...)
 	diags = append(diags, l.linkPolicies()...)
 	diags = append(diags, l.linkProtectedResources()...)
+	diags = append(diags, l.linkAPIClients()...)
 	diags = append(diags, l.checkRADIUSClients()...)
 	diags = append(diags, l.checkGraphs()...)
 	diags = append(diags, l.checkFrontends()...)
@@ -428,6 +433,12 @@ func (l *loader) decodeTopBlock(b *hcl.Block, isServer bool) hcl.Diagnostics {
 		diags = d
 		if idp != nil && l.isFirst(b) {
 			l.cfg.IdentityProviders[idp.Name] = idp
+		}
+	case kindAPIClient:
+		c, d := decodeAPIClientBlock(l, b)
+		diags = d
+		if c != nil && l.isFirst(b) {
+			l.cfg.APIClients[c.Name] = c
 		}
 	}
 	return diags
