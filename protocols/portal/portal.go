@@ -1,0 +1,440 @@
+// Package portal delivers journey results to the applications that started
+// them (api_client blocks): when a journey an api_client started ends, its
+// result is POSTed as JSON to the callback URL the start named, with basic
+// auth when the client has callback_auth, retried with exponential backoff.
+//
+// Nothing is lost to a restart: the expectation ("tell this URL when
+// session S ends") and every pending delivery live in the store, and Run
+// resumes them. Journey ends are observed through the engine's audit log
+// (Observe wraps the audit.Logger the engine writes its journey entries
+// to), so the engine itself knows nothing of portals. Every attempt is
+// audited (audit kind "callback").
+package portal
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
+	"github.com/authd/authd/engine/store"
+)
+
+// KindCallback is the audit kind of a callback delivery attempt (result
+// success when the application accepted it, failure otherwise; the reason
+// says whether another attempt follows).
+const KindCallback = "callback"
+
+// Store buckets.
+const (
+	bucketExpect     = "portal_expect"     // session id -> Expectation
+	bucketDeliveries = "portal_deliveries" // session id -> delivery
+)
+
+// Defaults of a Dispatcher.
+const (
+	DefaultMaxAttempts = 8
+	DefaultFirstDelay  = 2 * time.Second
+	DefaultMaxDelay    = 10 * time.Minute
+	// maxResponseBody is read from a callback answer (and thrown away) so
+	// the connection can be reused.
+	maxResponseBody = 4 << 10
+)
+
+// Expectation says where the result of a session goes.
+type Expectation struct {
+	Session     string `json:"session"`
+	Realm       string `json:"realm"`
+	Journey     string `json:"journey"`
+	User        string `json:"user"`
+	Client      string `json:"client"` // the api_client name
+	CallbackURL string `json:"callback_url"`
+}
+
+// Result is the JSON body POSTed to the callback URL.
+type Result struct {
+	// Outcome is "success" or "failure" (an expired or errored journey is
+	// a failure; Reason says which).
+	Outcome string    `json:"outcome"`
+	User    string    `json:"user"`
+	Realm   string    `json:"realm"`
+	Journey string    `json:"journey"`
+	Session string    `json:"session"`
+	Reason  string    `json:"reason"`
+	Time    time.Time `json:"time"`
+}
+
+type delivery struct {
+	Expectation
+	Result   Result    `json:"result"`
+	Attempts int       `json:"attempts"`
+	Next     time.Time `json:"next"`
+}
+
+// Auth is the basic auth a client's callbacks carry.
+type Auth struct{ Username, Password string }
+
+// Options configure a Dispatcher.
+type Options struct {
+	KV    store.KV
+	Audit audit.Logger // where attempts are recorded (default audit.Discard)
+	Log   *slog.Logger
+	// HTTP sends the callbacks (default: a client with a 10 s timeout that
+	// does not follow redirects).
+	HTTP *http.Client
+	// Auth returns the basic auth of an api_client's callbacks (read at
+	// each attempt, so a reload's new password applies); nil or !ok: none.
+	Auth func(client string) (Auth, bool)
+	// Now is the clock (default time.Now). Tests inject one.
+	Now func() time.Time
+	// Backoff is the delay after the n-th failed attempt (n from 1);
+	// default doubles from DefaultFirstDelay up to DefaultMaxDelay.
+	Backoff func(n int) time.Duration
+	// MaxAttempts bounds the attempts per result (default DefaultMaxAttempts).
+	MaxAttempts int
+}
+
+// Dispatcher records expectations and delivers results.
+type Dispatcher struct {
+	o    Options
+	wake chan struct{}
+	mu   sync.Mutex // one delivery pass at a time
+	// sessionEnd reads a finished session, closing the race between a
+	// journey ending and Expect storing its expectation.
+	sessionEnd func(id string) (*engine.Session, error)
+}
+
+// New returns a Dispatcher; call Run to deliver in the background.
+func New(o Options) *Dispatcher {
+	if o.Audit == nil {
+		o.Audit = audit.Discard
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.HTTP == nil {
+		o.HTTP = &http.Client{
+			Timeout:       10 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Backoff == nil {
+		o.Backoff = ExponentialBackoff(DefaultFirstDelay, DefaultMaxDelay)
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	return &Dispatcher{o: o, wake: make(chan struct{}, 1)}
+}
+
+// ExponentialBackoff doubles from first after each failure, capped at max.
+func ExponentialBackoff(first, max time.Duration) func(int) time.Duration {
+	return func(n int) time.Duration {
+		d := first
+		for i := 1; i < n && d < max; i++ {
+			d *= 2
+		}
+		if d > max {
+			d = max
+		}
+		return d
+	}
+}
+
+// SetSessionLookup gives the dispatcher the engine's session reader
+// (engine.Engine.Session), which it needs once the engine exists.
+func (d *Dispatcher) SetSessionLookup(f func(id string) (*engine.Session, error)) { d.sessionEnd = f }
+
+// Observe wraps the engine's audit logger: every entry passes through to
+// next, and a journey's end is matched against the expectations.
+func (d *Dispatcher) Observe(next audit.Logger) audit.Logger {
+	if next == nil {
+		next = audit.Discard
+	}
+	return audit.Func(func(ctx context.Context, e audit.Entry) {
+		next.Log(ctx, e)
+		if e.Kind == audit.KindJourney && e.Session != "" {
+			d.journeyEnded(e)
+		}
+	})
+}
+
+// journeyEnded turns the expectation of the session that ended (the audit
+// entry carries a short id: the realm and journey must agree too) into a
+// delivery.
+func (d *Dispatcher) journeyEnded(e audit.Entry) {
+	var found *Expectation
+	err := d.o.KV.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketExpect, []byte(e.Session), func(_, v []byte) error {
+			var x Expectation
+			if json.Unmarshal(v, &x) == nil && x.Realm == e.Realm && x.Journey == e.Journey {
+				found = &x
+				return store.ErrStop
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		d.o.Log.Error("portal: reading expectations", "err", err)
+		return
+	}
+	if found == nil {
+		return
+	}
+	outcome := "failure"
+	if e.Result == audit.ResultSuccess {
+		outcome = "success"
+	}
+	user := e.User
+	if user == "" {
+		user = found.User
+	}
+	d.enqueue(found.Session, Result{Outcome: outcome, User: user, Realm: e.Realm, Journey: e.Journey, Session: found.Session, Reason: e.Reason, Time: d.o.Now().UTC()})
+}
+
+// Expect records that the result of session x.Session goes to
+// x.CallbackURL. A session that already ended (a fast phone) is
+// delivered at once.
+func (d *Dispatcher) Expect(x Expectation) error {
+	b, err := json.Marshal(x)
+	if err != nil {
+		return err
+	}
+	if err := d.o.KV.Update(func(tx store.Tx) error { return tx.Put(bucketExpect, []byte(x.Session), b) }); err != nil {
+		return fmt.Errorf("portal: storing the callback: %w", err)
+	}
+	if d.sessionEnd != nil {
+		if s, err := d.sessionEnd(x.Session); err == nil && s.Finished {
+			outcome := "failure"
+			if s.Outcome == engine.Success {
+				outcome = "success"
+			}
+			reason := s.Reason
+			if reason == "" {
+				reason = string(s.Outcome)
+			}
+			d.enqueue(x.Session, Result{Outcome: outcome, User: s.User, Realm: s.Realm, Journey: s.Journey, Session: s.ID, Reason: reason, Time: d.o.Now().UTC()})
+		}
+	}
+	return nil
+}
+
+// Finished delivers the result of a journey that ended within its start
+// request (the start answered it, so no expectation was stored).
+func (d *Dispatcher) Finished(x Expectation, r Result) error {
+	b, err := json.Marshal(delivery{Expectation: x, Result: r, Next: d.o.Now()})
+	if err != nil {
+		return err
+	}
+	if err := d.o.KV.Update(func(tx store.Tx) error { return tx.Put(bucketDeliveries, []byte(x.Session), b) }); err != nil {
+		return fmt.Errorf("portal: storing the callback: %w", err)
+	}
+	d.kick()
+	return nil
+}
+
+// enqueue moves the expectation of session id, if still there, to a due
+// delivery, in one transaction: whichever of the audit hook and Expect
+// comes second finds nothing to do.
+func (d *Dispatcher) enqueue(id string, r Result) {
+	err := d.o.KV.Update(func(tx store.Tx) error {
+		v := tx.Get(bucketExpect, []byte(id))
+		if v == nil {
+			return nil
+		}
+		var x Expectation
+		if err := json.Unmarshal(v, &x); err != nil {
+			return tx.Delete(bucketExpect, []byte(id))
+		}
+		b, err := json.Marshal(delivery{Expectation: x, Result: r, Next: d.o.Now()})
+		if err != nil {
+			return err
+		}
+		if err := tx.Delete(bucketExpect, []byte(id)); err != nil {
+			return err
+		}
+		return tx.Put(bucketDeliveries, []byte(id), b)
+	})
+	if err != nil {
+		d.o.Log.Error("portal: queueing a callback", "err", err)
+		return
+	}
+	d.kick()
+}
+
+func (d *Dispatcher) kick() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Pending counts the deliveries not yet made (for tests and metrics).
+func (d *Dispatcher) Pending() (int, error) {
+	n := 0
+	err := d.o.KV.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketDeliveries, nil, func(_, _ []byte) error { n++; return nil })
+	})
+	return n, err
+}
+
+// DeliverDue makes one attempt at every delivery that is due now and
+// returns when the next one falls due (zero: none pending). Run calls it;
+// tests call it with an injected clock.
+func (d *Dispatcher) DeliverDue(ctx context.Context) (next time.Time, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.o.Now()
+	var due []delivery
+	err = d.o.KV.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketDeliveries, nil, func(_, v []byte) error {
+			var dl delivery
+			if json.Unmarshal(v, &dl) != nil {
+				return nil
+			}
+			if !dl.Next.After(now) {
+				due = append(due, dl)
+			} else if next.IsZero() || dl.Next.Before(next) {
+				next = dl.Next
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, dl := range due {
+		if ctx.Err() != nil {
+			return now, ctx.Err()
+		}
+		if n := d.attempt(ctx, dl); !n.IsZero() && (next.IsZero() || n.Before(next)) {
+			next = n
+		}
+	}
+	return next, nil
+}
+
+// attempt POSTs one result, audits it, and stores the outcome: deleted on
+// success or after the last attempt, rescheduled otherwise. It returns the
+// next attempt's time (zero when none).
+func (d *Dispatcher) attempt(ctx context.Context, dl delivery) time.Time {
+	dl.Attempts++
+	status, err := d.post(ctx, dl)
+	entry := audit.Entry{
+		Kind: KindCallback, Realm: dl.Realm, User: dl.Result.User, Journey: dl.Journey,
+		Frontend: engine.FrontendAPI, Session: shortID(dl.Session),
+		Detail: map[string]string{"client": dl.Client, "url": dl.CallbackURL, "attempt": fmt.Sprint(dl.Attempts), "outcome": dl.Result.Outcome},
+	}
+	if status != 0 {
+		entry.Detail["status"] = fmt.Sprint(status)
+	}
+	var next time.Time
+	key := []byte(dl.Session)
+	var serr error
+	switch {
+	case err == nil:
+		entry.Result, entry.Reason = audit.ResultSuccess, fmt.Sprintf("callback delivered to api_client %s on attempt %d", dl.Client, dl.Attempts)
+		serr = d.o.KV.Update(func(tx store.Tx) error { return tx.Delete(bucketDeliveries, key) })
+	case dl.Attempts >= d.o.MaxAttempts:
+		entry.Result, entry.Reason = audit.ResultFailure, fmt.Sprintf("callback to api_client %s failed on attempt %d of %d, giving up: %v", dl.Client, dl.Attempts, d.o.MaxAttempts, err)
+		serr = d.o.KV.Update(func(tx store.Tx) error { return tx.Delete(bucketDeliveries, key) })
+	default:
+		dl.Next = d.o.Now().Add(d.o.Backoff(dl.Attempts))
+		next = dl.Next
+		entry.Result, entry.Reason = audit.ResultFailure, fmt.Sprintf("callback to api_client %s failed on attempt %d of %d, retrying at %s: %v", dl.Client, dl.Attempts, d.o.MaxAttempts, dl.Next.UTC().Format(time.RFC3339), err)
+		b, _ := json.Marshal(dl)
+		serr = d.o.KV.Update(func(tx store.Tx) error { return tx.Put(bucketDeliveries, key, b) })
+	}
+	d.o.Audit.Log(ctx, entry)
+	if serr != nil {
+		d.o.Log.Error("portal: storing a callback's state", "err", serr)
+	}
+	return next
+}
+
+// post sends the result; any status but 2xx is an error.
+func (d *Dispatcher) post(ctx context.Context, dl delivery) (int, error) {
+	body, err := json.Marshal(dl.Result)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.CallbackURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "authd-callback")
+	if d.o.Auth != nil {
+		if a, ok := d.o.Auth(dl.Client); ok {
+			req.SetBasicAuth(a.Username, a.Password)
+		}
+	}
+	resp, err := d.o.HTTP.Do(req)
+	if err != nil {
+		// The URL is in the audit detail; keep the error short (no body).
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) && ue.Unwrap() != nil {
+			return 0, ue.Unwrap()
+		}
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// Run delivers until ctx ends: at start (resuming what a restart left),
+// whenever a journey ends, and when a retry falls due.
+func (d *Dispatcher) Run(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+		next, err := d.DeliverDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.o.Log.Error("portal: delivering callbacks", "err", err)
+			next = d.o.Now().Add(time.Minute)
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		if next.IsZero() {
+			continue // wait for a wake
+		}
+		wait := next.Sub(d.o.Now())
+		if wait < 0 {
+			wait = 0
+		}
+		t.Reset(wait)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return strings.Clone(id)
+}
