@@ -249,4 +249,3 @@ func TestExponentialBackoff(t *testing.T) {
 		}
 	}
 }
-
