@@ -357,7 +357,27 @@ type ProtectedResource struct {
 	TokenValidation string
 	// RequiredScopes must all be present in the token.
 	RequiredScopes []string
-	DeclRange      hcl.Range // the block header, where diagnostics about the block point
+	// Audience: when set, a token must name one of these in aud. authd's
+	// own access tokens carry their client's id there.
+	Audience []string
+	// Internal validation of another issuer's JWTs: its key set and the
+	// iss its tokens carry. Empty: authd's own keys and issuer.
+	JWKSURL string `hcl:"jwks_url"`
+	Issuer  string
+	// External validation: RFC 7662 introspection at IntrospectionURL
+	// (empty: authd's own store, in process), authenticated as ClientID
+	// with ClientSecret.
+	IntrospectionURL string `hcl:"introspection_url"`
+	ClientID         string
+	ClientSecret     Secret
+	// ValidateFrequency is "interval" (the default: a positive answer is
+	// kept for ValidateInterval), "transaction" (every request asks) or
+	// "session" (kept until the token expires).
+	ValidateFrequency string
+	ValidateInterval  time.Duration
+	// Headers are the claims passed on to the upstream, one header each.
+	Headers   []*ClaimHeader
+	DeclRange hcl.Range // the block header, where diagnostics about the block point
 }
 
 // IdentityProvider is an upstream OpenID Connect provider authd logs users
