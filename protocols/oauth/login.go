@@ -231,6 +231,10 @@ func (p *Provider) renderStep(w http.ResponseWriter, r *http.Request, a *authz, 
 	case has[engine.CallbackWait] > 0:
 		kind = pages.Wait
 		pg.Title, pg.Heading = "Approve the sign-in", "Approve the sign-in on your phone"
+		if has[engine.CallbackQR] > 0 {
+			// push_registration waits for the phone to enrol from the QR code.
+			pg.Title, pg.Heading = "Set up your authenticator", "Scan this code with your authenticator app"
+		}
 		pg.RefreshSeconds, pg.RefreshURL = 1, loginURL(a.ID, true)
 		if wc := waitOf(pending); wc != nil && wc.Exit {
 			pg.ExitLabel = "Cancel"
