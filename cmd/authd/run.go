@@ -38,6 +38,7 @@ import (
 	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/radius"
+	"github.com/authd/authd/protocols/resource"
 )
 
 // Serving limits. WriteTimeout leaves room for requests a front end holds
@@ -227,9 +228,10 @@ type server struct {
 	kv      store.KV // st, timed for the metrics
 	audit   *audit.Log
 	users   *users.Repo
-	radius  *radius.Server  // nil without server.radius
-	oauth   *oauth.Provider // nil without relying parties
-	push    *push.Service   // nil without push providers
+	radius  *radius.Server   // nil without server.radius
+	oauth   *oauth.Provider  // nil without relying parties
+	push    *push.Service    // nil without push providers
+	authz   *resource.Server // protected_resource forward-auth; built in httpHandler
 	// ipLim and userLim are shared by every front end, so one address or
 	// one user has one budget whichever way it comes in.
 	ipLim   *ratelimit.Limiter
@@ -628,6 +630,11 @@ func (s *server) httpHandler() http.Handler {
 		root.Handle("/oauth2/", h)
 		root.Handle("/.well-known/", h)
 	}
+	s.authz = resource.New(resource.Options{Local: localIssuer(s.oauth), Log: s.log})
+	if err := s.authz.Load(s.cfg); err != nil {
+		s.log.Error("protected resources not served", "err", err)
+	}
+	root.Handle("/api/v1/authz/", s.ipLim.Middleware("authz", s.authz.Handler()))
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -637,6 +644,14 @@ func (s *server) httpHandler() http.Handler {
 		root.Handle("GET /metrics", metrics.Handler())
 	}
 	return api.RequestIDs(http.MaxBytesHandler(root, maxRequestBytes))
+}
+
+// localIssuer keeps a nil provider a nil interface.
+func localIssuer(p *oauth.Provider) resource.LocalIssuer {
+	if p == nil {
+		return nil
+	}
+	return p
 }
 
 // readyz answers 200 when the server can serve logins: the store answers
@@ -792,6 +807,9 @@ func (s *server) apply(old, cfg *dsl.Config) error {
 	}
 	if s.push != nil {
 		parts = append(parts, part{"push providers", s.push.Reload})
+	}
+	if s.authz != nil {
+		parts = append(parts, part{"protected resources", s.authz.Load})
 	}
 	parts = append(parts, part{"journeys", func(c *dsl.Config) error { s.eng.Load(c.Program); return nil }})
 	if s.radius != nil {
