@@ -3,12 +3,16 @@ package engine
 // Request is what a front end knows about the request that drives a step.
 // It feeds the `request` variable of runtime expressions.
 type Request struct {
-	Protocol  string      `json:"protocol"` // api | radius | oauth
-	ClientIP  string      `json:"client_ip,omitempty"`
-	UserAgent string      `json:"user_agent,omitempty"`
-	Locale    string      `json:"locale,omitempty"`
-	RADIUS    *RADIUSInfo `json:"radius,omitempty"`
-	OAuth     *OAuthInfo  `json:"oauth,omitempty"`
+	Protocol  string `json:"protocol"` // api | radius | oauth
+	ClientIP  string `json:"client_ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	Locale    string `json:"locale,omitempty"`
+	// Message is the text an application (an api_client) asked to show
+	// on the phone, already composed with the client's device and
+	// location; push_sender shows it instead of its user_message.
+	Message string      `json:"message,omitempty"`
+	RADIUS  *RADIUSInfo `json:"radius,omitempty"`
+	OAuth   *OAuthInfo  `json:"oauth,omitempty"`
 	// RequestID ties the request's log lines and audit entry together; an
 	// HTTP front end takes it from ContextRequestID, RADIUS makes one per
 	// packet. It is not secret and not unique across restarts.

@@ -221,6 +221,9 @@ func (n *pushSender) Process(ctx context.Context, nc *engine.Context) (engine.Re
 	if req.Realm == nil {
 		req.Realm = &engine.Realm{Name: realm}
 	}
+	if m := nc.Session.Origin.Message; m != "" {
+		req.Message = m // an api_client's secure message (protocols/api portal.go)
+	}
 	if n.shareContext {
 		req.Context = n.context(nc)
 	}

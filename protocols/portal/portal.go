@@ -108,9 +108,13 @@ type Dispatcher struct {
 	o    Options
 	wake chan struct{}
 	mu   sync.Mutex // one delivery pass at a time
-	// sessionEnd reads a finished session, closing the race between a
-	// journey ending and Expect storing its expectation.
-	sessionEnd func(id string) (*engine.Session, error)
+	// eng reads finished sessions (closing the race between a journey
+	// ending and Expect storing its expectation) and drives waiting ones.
+	eng *engine.Engine
+
+	driveMu sync.Mutex
+	ctx     context.Context // Run's; nil before Run
+	driving map[string]bool
 }
 
 // New returns a Dispatcher; call Run to deliver in the background.
@@ -153,9 +157,9 @@ func ExponentialBackoff(first, max time.Duration) func(int) time.Duration {
 	}
 }
 
-// SetSessionLookup gives the dispatcher the engine's session reader
-// (engine.Engine.Session), which it needs once the engine exists.
-func (d *Dispatcher) SetSessionLookup(f func(id string) (*engine.Session, error)) { d.sessionEnd = f }
+// SetEngine gives the dispatcher the engine, once it exists (the engine
+// is built with Observe's logger, so it comes second).
+func (d *Dispatcher) SetEngine(e *engine.Engine) { d.eng = e }
 
 // Observe wraps the engine's audit logger: every entry passes through to
 // next, and a journey's end is matched against the expectations.
@@ -215,8 +219,9 @@ func (d *Dispatcher) Expect(x Expectation) error {
 	if err := d.o.KV.Update(func(tx store.Tx) error { return tx.Put(bucketExpect, []byte(x.Session), b) }); err != nil {
 		return fmt.Errorf("portal: storing the callback: %w", err)
 	}
-	if d.sessionEnd != nil {
-		if s, err := d.sessionEnd(x.Session); err == nil && s.Finished {
+	d.drive(x.Session)
+	if d.eng != nil {
+		if s, err := d.eng.Session(x.Session); err == nil && s.Finished {
 			outcome := "failure"
 			if s.Outcome == engine.Success {
 				outcome = "success"
@@ -401,6 +406,17 @@ func (d *Dispatcher) post(ctx context.Context, dl delivery) (int, error) {
 // Run delivers until ctx ends: at start (resuming what a restart left),
 // whenever a journey ends, and when a retry falls due.
 func (d *Dispatcher) Run(ctx context.Context) {
+	d.driveMu.Lock()
+	d.ctx = ctx
+	d.driveMu.Unlock()
+	// Sessions that waited for a phone when the server stopped.
+	var ids []string
+	_ = d.o.KV.View(func(tx store.Tx) error {
+		return tx.ForEach(bucketExpect, nil, func(k, _ []byte) error { ids = append(ids, string(k)); return nil })
+	})
+	for _, id := range ids {
+		d.drive(id)
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -437,4 +453,83 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return strings.Clone(id)
+}
+
+// drive moves a waiting session on without a client: nobody polls a
+// journey an application started (it waits for the callback), so when the
+// phone answers (engine.Wake) or the wait's time is up, the dispatcher
+// resumes the session itself, as a polling client would, until it ends or
+// asks for something only a person at a browser could give. It does
+// nothing before Run or without an engine.
+func (d *Dispatcher) drive(id string) {
+	d.driveMu.Lock()
+	defer d.driveMu.Unlock()
+	if d.ctx == nil || d.eng == nil || d.driving[id] {
+		return
+	}
+	if d.driving == nil {
+		d.driving = map[string]bool{}
+	}
+	d.driving[id] = true
+	go func(ctx context.Context) {
+		defer func() {
+			d.driveMu.Lock()
+			delete(d.driving, id)
+			d.driveMu.Unlock()
+		}()
+		d.driveSession(ctx, id)
+	}(d.ctx)
+}
+
+// maxIdle bounds a drive's wait when the session gives no deadline.
+const maxIdle = time.Minute
+
+func (d *Dispatcher) driveSession(ctx context.Context, id string) {
+	for {
+		s, err := d.eng.Session(id)
+		if err != nil || s.Finished {
+			return
+		}
+		for _, cb := range s.Pending {
+			if cb.Type != engine.CallbackWait && cb.Type != engine.CallbackText {
+				// The journey asks for input an application cannot give;
+				// it ends when the session expires (a failure callback).
+				d.o.Log.Warn("portal: the journey asks for input; it will expire", "session", shortID(id), "journey", s.Journey, "node", s.Node, "callback", cb.Type)
+				return
+			}
+		}
+		wait := maxIdle
+		if !s.Until.IsZero() {
+			wait = time.Until(s.Until)
+		}
+		if !s.Expires.IsZero() && time.Until(s.Expires) < wait {
+			wait = time.Until(s.Expires)
+		}
+		if wait < 0 {
+			wait = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-d.eng.WakeChan(id):
+		case <-t.C:
+		}
+		t.Stop()
+		resp, err := d.eng.Resume(ctx, id, nil, engine.Request{Protocol: engine.FrontendAPI, RequestID: engine.NewRequestID()})
+		switch {
+		case errors.Is(err, engine.ErrSessionBusy):
+			// Someone else advances it (a client polling after all).
+		case err != nil:
+			if !errors.Is(err, engine.ErrSessionFinished) && !errors.Is(err, engine.ErrSessionNotFound) && !errors.Is(err, engine.ErrSessionExpired) && ctx.Err() == nil {
+				d.o.Log.Error("portal: resuming a waiting session", "session", shortID(id), "err", err)
+			}
+			if !errors.Is(err, engine.ErrSessionBusy) {
+				return
+			}
+		case resp.Done:
+			return
+		}
+	}
 }
