@@ -626,6 +626,7 @@ func (s *server) httpHandler() http.Handler {
 		root.Handle("/api/v1/push/", s.ipLim.Middleware("push", s.push.Handler()))
 	}
 	if s.oauth != nil {
+		s.oauth.SetUserLimit(s.userLim) // login pages and the password grant
 		h := s.ipLim.Middleware(engine.FrontendOAuth, s.oauth.Handler())
 		root.Handle("/oauth2/", h)
 		root.Handle("/.well-known/", h)
@@ -803,7 +804,11 @@ func (s *server) apply(old, cfg *dsl.Config) error {
 	}
 	var parts []part
 	if s.oauth != nil {
-		parts = append(parts, part{"relying parties", func(c *dsl.Config) error { return s.oauth.SetClients(oauth.FromDSL(c).Clients) }})
+		parts = append(parts, part{"relying parties", func(c *dsl.Config) error {
+			oc := oauth.FromDSL(c)
+			s.oauth.SetRealmSSOTTL(oc.RealmSSOTTL)
+			return s.oauth.SetClients(oc.Clients)
+		}})
 	}
 	if s.push != nil {
 		parts = append(parts, part{"push providers", s.push.Reload})

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,8 +111,36 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answers := answersFromForm(s.Pending, r.PostForm)
+	if user, guess := credentialAnswer(s, answers); guess {
+		if wait, limited := p.userLimited(w, c.cfg.Realm, user); limited {
+			p.renderStep(w, r, a, c, s.Pending, fmt.Sprintf("Too many attempts for this account. Try again in %s.", wait.Round(time.Second)), http.StatusTooManyRequests)
+			return
+		}
+	}
 	resp, err := p.eng.Resume(r.Context(), a.Session, answers, p.engineRequest(r, c, nil))
 	p.afterStep(w, r, a, c, resp, err, s.Pending, now)
+}
+
+// credentialAnswer returns the user an answer is about (the name answered
+// now, else the session's user) and whether it carries a password or a
+// code, which counts against the per-user limit (a blank code asks for a
+// push instead: not a guess).
+func credentialAnswer(s *engine.Session, answers []engine.Callback) (user string, guess bool) {
+	user = s.User
+	for _, a := range answers {
+		if a.Value == nil {
+			continue
+		}
+		switch a.Type {
+		case engine.CallbackName:
+			if *a.Value != "" {
+				user = *a.Value
+			}
+		case engine.CallbackPassword, engine.CallbackCode:
+			guess = guess || *a.Value != ""
+		}
+	}
+	return user, guess
 }
 
 // answersFromForm maps form fields (cb_<id>) to the pending callbacks.

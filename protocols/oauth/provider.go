@@ -21,6 +21,7 @@ import (
 	hmacenigma "github.com/ory/fosite/token/hmac"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/ratelimit"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/users"
 	"github.com/authd/authd/protocols/oauth/storage"
@@ -49,6 +50,11 @@ type Config struct {
 	// RefreshGrace lets parallel refreshes of one refresh token succeed
 	// within it (default storage.DefaultRefreshGrace; negative: none).
 	RefreshGrace time.Duration
+	// UserLimit, when set, bounds the answers carrying a password or code
+	// per realm and user (login pages and the password grant), shared with
+	// the journey API's limiter so a guesser cannot switch front ends; over
+	// it, 429 with Retry-After.
+	UserLimit *ratelimit.Limiter
 	// UserLookup, when set, replaces users.Repo.Get for claims (tests,
 	// front ends with another user source).
 	UserLookup func(realm, name string) (*users.User, error)
@@ -79,6 +85,7 @@ type Provider struct {
 	ring     atomic.Pointer[keyring]
 	clients  atomic.Pointer[clientSet]
 	realmSSO atomic.Pointer[map[string]time.Duration]
+	userLim  atomic.Pointer[ratelimit.Limiter]
 	macKey   []byte // keys client-secret HMACs, CSRF tokens; per process
 	mux      *http.ServeMux
 
@@ -141,6 +148,7 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 		return nil, err
 	}
 	p.SetRealmSSOTTL(cfg.RealmSSOTTL)
+	p.SetUserLimit(cfg.UserLimit)
 	ring, secret, err := loadKeys(kv, time.Now())
 	if err != nil {
 		return nil, err
@@ -222,6 +230,10 @@ func (p *Provider) SetRealmSSOTTL(m map[string]time.Duration) {
 	}
 	p.realmSSO.Store(&cp)
 }
+
+// SetUserLimit replaces Config.UserLimit (nil: no per-user limit), for a
+// server that builds its limiters after the provider.
+func (p *Provider) SetUserLimit(l *ratelimit.Limiter) { p.userLim.Store(l) }
 
 // ssoTTL is the SSO session lifetime of realm.
 func (p *Provider) ssoTTL(realm string) time.Duration {
@@ -377,17 +389,17 @@ func (p *Provider) routes() {
 	m.HandleFunc("GET /.well-known/openid-configuration", p.cors(p.discovery))
 	m.HandleFunc("GET /oauth2/jwks", p.cors(p.jwks))
 	m.HandleFunc("GET /.well-known/jwks.json", p.cors(p.jwks))
-	m.HandleFunc("GET /oauth2/authorize", p.authorize)
-	m.HandleFunc("POST /oauth2/authorize", p.authorize)
-	m.HandleFunc("POST /oauth2/token", p.cors(p.token))
+	m.HandleFunc("GET /oauth2/authorize", counted(p.authorize))
+	m.HandleFunc("POST /oauth2/authorize", counted(p.authorize))
+	m.HandleFunc("POST /oauth2/token", p.cors(counted(p.token)))
 	m.HandleFunc("GET /oauth2/userinfo", p.cors(p.userinfo))
 	m.HandleFunc("POST /oauth2/userinfo", p.cors(p.userinfo))
-	m.HandleFunc("POST /oauth2/introspect", p.introspect)
+	m.HandleFunc("POST /oauth2/introspect", counted(p.introspect))
 	m.HandleFunc("POST /oauth2/revoke", p.cors(p.revoke))
 	m.HandleFunc("GET /oauth2/logout", p.logout)
 	m.HandleFunc("POST /oauth2/logout", p.logout)
 	m.HandleFunc("GET /oauth2/login", p.loginPage)
-	m.HandleFunc("POST /oauth2/login", p.loginSubmit)
+	m.HandleFunc("POST /oauth2/login", counted(p.loginSubmit))
 	m.HandleFunc("GET /oauth2/login/qr", p.loginQR)
 	m.HandleFunc("GET /oauth2/static/authd.css", p.stylesheet)
 	for _, path := range []string{"/.well-known/openid-configuration", "/oauth2/jwks", "/.well-known/jwks.json", "/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"} {

@@ -3,7 +3,9 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -25,7 +27,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err == nil {
 		// fosite answers invalid_request here; RFC 6749 §5.2 says this.
 		switch gt := r.PostForm.Get("grant_type"); gt {
-		case "", GrantAuthorizationCode, GrantRefreshToken, GrantPassword, GrantClientCredentials:
+		case GrantPassword:
+			if p.passwordGrantLimited(ctx, w, r, st) {
+				return
+			}
+		case "", GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials:
 		default:
 			p.tokenError(ctx, w, fosite.NewAccessRequest(st.session), fosite.ErrUnsupportedGrantType.WithHintf("The grant type %q is not supported.", gt))
 			return
@@ -89,6 +95,35 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.f.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// passwordGrantLimited applies the per-user limit to a password grant
+// before anything runs: the realm is the one of the client the request
+// names (not yet authenticated; an unknown client is fosite's to refuse).
+func (p *Provider) passwordGrantLimited(ctx context.Context, w http.ResponseWriter, r *http.Request, st *reqState) bool {
+	if p.userLim.Load() == nil {
+		return false
+	}
+	id := r.PostForm.Get("client_id")
+	if u, _, ok := r.BasicAuth(); ok {
+		if dec, err := url.QueryUnescape(u); err == nil {
+			id = dec
+		}
+	}
+	c := p.clients.Load().byID[id]
+	if c == nil {
+		return false
+	}
+	wait, limited := p.userLimited(w, c.cfg.Realm, r.PostForm.Get("username"))
+	if limited {
+		p.f.WriteAccessError(ctx, w, fosite.NewAccessRequest(st.session), &fosite.RFC6749Error{
+			ErrorField:       "temporarily_unavailable",
+			DescriptionField: "Too many sign-in attempts for this user.",
+			HintField:        fmt.Sprintf("Retry in %s.", wait.Round(time.Second)),
+			CodeField:        http.StatusTooManyRequests,
+		})
+	}
+	return limited
 }
 
 func (p *Provider) tokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
