@@ -1,5 +1,1 @@
 relm "corp" {}
-
-api_client "ci" {
-  realm = realm.corp
-}
