@@ -195,6 +195,7 @@ func (r *Repo) Import(realm string, us []*User, now time.Time) (int, error) {
 	}
 	type rec struct {
 		name string
+		hash string
 		data []byte
 	}
 	recs := make([]rec, 0, len(us))
@@ -217,7 +218,7 @@ func (r *Repo) Import(realm string, us []*User, now time.Time) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("encoding user %q: %w", c.Name, err)
 		}
-		recs = append(recs, rec{c.Name, data})
+		recs = append(recs, rec{c.Name, c.PasswordHash, data})
 	}
 	err := r.kv.Update(func(tx store.Tx) error {
 		for _, rc := range recs {
@@ -234,5 +235,10 @@ func (r *Repo) Import(realm string, us []*User, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	hashes := make([]string, len(recs))
+	for i, rc := range recs {
+		hashes[i] = rc.hash
+	}
+	r.noteHashes(realm, nil, hashes)
 	return len(recs), nil
 }

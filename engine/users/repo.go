@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/authd/authd/engine/store"
@@ -21,7 +20,8 @@ func key(realm, name string) []byte { return []byte(realm + "\x00" + name) }
 
 // Repo stores users on a store.KV, one bucket keyed by realm and name.
 type Repo struct {
-	kv store.KV
+	kv     store.KV
+	decoys decoys // what unknown users are checked against, per realm (decoy.go)
 }
 
 // NewRepo returns a repository over kv.
@@ -126,12 +126,16 @@ func (r *Repo) Create(u *User) error {
 	if c.Updated.IsZero() {
 		c.Updated = c.Created
 	}
-	return r.kv.Update(func(tx store.Tx) error {
+	err := r.kv.Update(func(tx store.Tx) error {
 		if tx.Get(bucket, key(c.Realm, c.Name)) != nil {
 			return fmt.Errorf("user %q in realm %q: %w", c.Name, c.Realm, ErrExists)
 		}
 		return save(tx, c)
 	})
+	if err == nil {
+		r.noteHashes(c.Realm, nil, []string{c.PasswordHash})
+	}
+	return err
 }
 
 // Update applies fn to the stored user in one transaction. fn runs inside
@@ -142,7 +146,8 @@ func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 	if err := checkNames(realm, name); err != nil {
 		return err
 	}
-	return r.kv.Update(func(tx store.Tx) error {
+	var oldHash, newHash string
+	err := r.kv.Update(func(tx store.Tx) error {
 		u, err := load(tx, realm, name)
 		if err != nil {
 			return err
@@ -150,6 +155,7 @@ func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 		if u == nil {
 			return notFound(realm, name)
 		}
+		oldHash = u.PasswordHash
 		before := u.Updated
 		if err := fn(u); err != nil {
 			return err
@@ -163,8 +169,13 @@ func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 		if u.Updated.Equal(before) {
 			u.Updated = time.Now().UTC()
 		}
+		newHash = u.PasswordHash
 		return save(tx, u)
 	})
+	if err == nil && oldHash != newHash {
+		r.noteHashes(realm, []string{oldHash}, []string{newHash})
+	}
+	return err
 }
 
 // Delete removes a user, or fails with ErrNotFound.
@@ -172,12 +183,23 @@ func (r *Repo) Delete(realm, name string) error {
 	if err := checkNames(realm, name); err != nil {
 		return err
 	}
-	return r.kv.Update(func(tx store.Tx) error {
-		if tx.Get(bucket, key(realm, name)) == nil {
+	var oldHash string
+	err := r.kv.Update(func(tx store.Tx) error {
+		b := tx.Get(bucket, key(realm, name))
+		if b == nil {
 			return notFound(realm, name)
 		}
+		var rec struct {
+			PasswordHash string `json:"password_hash"`
+		}
+		_ = json.Unmarshal(b, &rec) // a damaged record can still be deleted
+		oldHash = rec.PasswordHash
 		return tx.Delete(bucket, key(realm, name))
 	})
+	if err == nil {
+		r.noteHashes(realm, []string{oldHash}, nil)
+	}
+	return err
 }
 
 // List returns the realm's users sorted by name (byte order).
@@ -228,35 +250,14 @@ func (r *Repo) Unlock(realm, name string) error {
 	})
 }
 
-// dummy returns the argon2id hash an unknown user's password is checked
-// against, so "no such user" takes as long as "wrong password". It is made
-// on first use with HashPassword's current parameters, so the costs match.
-func dummy() string {
-	dummyMu.Lock()
-	defer dummyMu.Unlock()
-	if dummyHash == "" || dummyParams != defaultArgon {
-		h, err := HashPassword("authd: the password of no user")
-		if err != nil {
-			panic("users: hashing the dummy password: " + err.Error()) // cannot happen: fixed input
-		}
-		dummyHash, dummyParams = h, defaultArgon
-	}
-	return dummyHash
-}
-
-var (
-	dummyMu     sync.Mutex
-	dummyHash   string
-	dummyParams argonParams
-)
-
 // maxCheckTries bounds how often CheckPassword starts over when the hash
 // changed between its verification and its write.
 const maxCheckTries = 3
 
 // CheckPassword verifies password in constant time and applies the lockout
 // policy (nil: none). An unknown user costs the same as a wrong password:
-// the same verification (against a dummy hash) and, with a policy, the same
+// the same verification (against the realm's decoy hash, of the scheme and
+// cost most of its users have: see decoy.go) and, with a policy, the same
 // write transaction. A locked account returns AccountLocked without
 // verifying; the failure that reaches the limit returns AccountLocked too.
 //
@@ -280,9 +281,16 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 		if u != nil && u.Locked(now) {
 			return AccountLocked, nil
 		}
-		hash := dummy()
+		var hash string
 		if u != nil && u.PasswordHash != "" {
 			hash = u.PasswordHash
+		} else {
+			// No such user (or no password): the realm's decoy, of the
+			// scheme and cost its users have, so both cost the same.
+			var err error
+			if hash, err = r.decoy(realm); err != nil {
+				return PasswordWrong, err
+			}
 		}
 		ok, verr := VerifyPassword(hash, password)
 		ok = ok && verr == nil && u != nil && u.PasswordHash != ""

@@ -1,5 +1,13 @@
 // Package users keeps the people of each realm in the store: their
 // password hashes, groups, contact details, attributes and lockout state.
+//
+// A wrong password and an unknown user cost the same (issue 3): an
+// unknown name is verified against the realm's decoy, a hash in the scheme
+// and cost that most of the realm's users have (say $6$ sha512-crypt with
+// 5,000 rounds after an import, argon2id for users authd hashed itself),
+// so a reply's timing does not tell an attacker which names exist.
+// Repo.DecoyProfile shows the choice; decoy.go explains it and its limits
+// (a realm of mixed schemes still sets its minority apart).
 package users
 
 import (
