@@ -88,6 +88,14 @@ type Limits struct {
 	// counted (default 4096); beyond it packets are dropped and the
 	// clients retransmit.
 	MaxInflight int
+	// DropAuditWindow is the aggregation window of dropped-packet audit
+	// entries: at most one entry per source address and drop reason per
+	// window, carrying the count (default 1m). See dropaudit.go.
+	DropAuditWindow time.Duration
+	// MaxDropAuditSources bounds the (address, reason) pairs tracked in
+	// one window (default 1000); drops from further addresses are
+	// aggregated under the address "*", one entry per reason.
+	MaxDropAuditSources int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -109,6 +117,8 @@ func (l Limits) withDefaults() Limits {
 	defD(&l.ChallengeTTL, 5*time.Minute)
 	def(&l.MaxChallenges, 100000)
 	def(&l.MaxInflight, 4096)
+	defD(&l.DropAuditWindow, time.Minute)
+	def(&l.MaxDropAuditSources, 1000)
 	return l
 }
 

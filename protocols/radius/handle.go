@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/users"
 )
 
@@ -47,14 +48,15 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 			s.log.Error("radius: panic while handling a packet", "panic", r, "stack", string(debug.Stack()))
 		}
 	}()
+	began := time.Now()
 	cfg := s.cfg.Load()
 	src := from.Addr().Unmap()
 	if len(b) < headerLen {
-		s.drops.warn("packet shorter than a RADIUS header", "from", src)
+		s.drop(dropMalformed, src, "", "packet shorter than a RADIUS header")
 		return
 	}
 	if l := int(binary.BigEndian.Uint16(b[2:4])); l < headerLen || l > len(b) || l > maxPacket {
-		s.drops.warn("bad packet length", "from", src)
+		s.drop(dropMalformed, src, "", "bad packet length")
 		return
 	} else {
 		b = b[:l] // octets beyond Length are padding (RFC 2865 3)
@@ -65,39 +67,39 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 	case !acct && code == radius.CodeAccessRequest:
 	case acct && code == radius.CodeAccountingRequest:
 	default:
-		s.drops.warn("unexpected packet code", "from", src, "code", int(code))
+		s.drop(dropUnexpectedCode, src, "", "unexpected packet code "+strconv.Itoa(int(code)))
 		return
 	}
 	cl := cfg.clientFor(src)
 	if cl == nil {
-		s.drops.warn("unknown client", "from", src)
+		s.drop(dropUnknownClient, src, "", "unknown client")
 		return
 	}
 	info, err := scanAttributes(b)
 	if err != nil {
-		s.drops.warn("malformed attributes", "client", cl.Name, "from", src)
+		s.drop(dropMalformed, src, cl.Name, "malformed attributes")
 		return
 	}
 	if code == radius.CodeAccountingRequest {
 		if !validAccountingAuthenticator(b, cl.Secret) {
-			s.drops.warn("bad Request Authenticator (wrong secret?)", "client", cl.Name, "from", src)
+			s.drop(dropBadAuth, src, cl.Name, "bad Request Authenticator (wrong secret?)")
 			return
 		}
 	} else {
 		switch {
 		case info.maOffset >= 0:
 			if !validMessageAuthenticator(b, info.maOffset, cl.Secret) {
-				s.drops.warn("bad Message-Authenticator (wrong secret?)", "client", cl.Name, "from", src)
+				s.drop(dropBadAuth, src, cl.Name, "bad Message-Authenticator (wrong secret?)")
 				return
 			}
 		case code == radius.CodeStatusServer:
-			s.drops.warn("Status-Server without Message-Authenticator", "client", cl.Name, "from", src)
+			s.drop(dropMissingMA, src, cl.Name, "Status-Server without Message-Authenticator")
 			return
 		case !cl.AllowMissingMessageAuthenticator:
-			s.drops.warn("missing Message-Authenticator", "client", cl.Name, "from", src)
+			s.drop(dropMissingMA, src, cl.Name, "missing Message-Authenticator")
 			return
 		case info.hasProxyState && !cl.AllowProxyState:
-			s.drops.warn("Proxy-State without Message-Authenticator", "client", cl.Name, "from", src)
+			s.drop(dropMissingMA, src, cl.Name, "Proxy-State without Message-Authenticator")
 			return
 		}
 	}
@@ -108,14 +110,18 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 			replyCode = radius.CodeAccountingResponse
 		}
 		s.send(w, from, s.encode(replyCode, b, cl, nil))
+		metrics.RequestDone(engine.FrontendRADIUS, "status", time.Since(began))
 		return
 	}
 
 	key := cacheKey{addr: from, id: b[1], auth: [16]byte(b[4:headerLen])}
 	if reply, dup := s.cache.begin(key, time.Now()); dup {
+		// RFC 5080: replayed, or (still in progress) left to the one
+		// answer; neither is a drop nor a new request.
 		if reply != nil {
 			s.send(w, from, reply)
 		}
+		metrics.Request(engine.FrontendRADIUS, "duplicate")
 		return
 	}
 	var reply []byte
@@ -126,6 +132,26 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 	}
 	s.cache.finish(key, reply, time.Now())
 	s.send(w, from, reply)
+	if reply != nil { // nil: dropped, and counted as such
+		metrics.RequestDone(engine.FrontendRADIUS, resultOf(radius.Code(reply[0])), time.Since(began))
+	}
+}
+
+// resultOf is the result label of authd_requests_total{frontend="radius"}
+// for a reply code. A held request counts once, when it is answered, with
+// the whole hold in authd_request_duration_seconds.
+func resultOf(c radius.Code) string {
+	switch c {
+	case radius.CodeAccessAccept:
+		return "success"
+	case radius.CodeAccessReject:
+		return "failure"
+	case radius.CodeAccessChallenge:
+		return "challenge"
+	case radius.CodeAccountingResponse:
+		return "accounting"
+	}
+	return "other"
 }
 
 func (s *Server) send(w writer, to netip.AddrPort, b []byte) {
@@ -160,7 +186,7 @@ func (s *Server) encode(code radius.Code, req []byte, cl *Client, attrs []*radiu
 func (s *Server) accounting(b []byte, cl *Client, src netip.Addr) []byte {
 	attrs, err := radius.ParseAttributes(b[headerLen:])
 	if err != nil {
-		s.drops.warn("malformed attributes", "client", cl.Name, "from", src)
+		s.drop(dropMalformed, src, cl.Name, "malformed attributes")
 		return nil
 	}
 	str := func(t radius.Type) string {
@@ -207,7 +233,7 @@ func (s *Server) access(rq *request) []byte {
 	b, cl := rq.raw, rq.client
 	attrs, err := radius.ParseAttributes(b[headerLen:])
 	if err != nil {
-		s.drops.warn("malformed attributes", "client", cl.Name, "from", rq.from.Addr())
+		s.drop(dropMalformed, rq.from.Addr(), cl.Name, "malformed attributes")
 		return nil
 	}
 	if name, ok := attrs.Lookup(attrUserName); ok {
@@ -224,12 +250,12 @@ func (s *Server) access(rq *request) []byte {
 	}
 	if pw, ok := attrs.Lookup(attrUserPassword); ok {
 		if len(pw) == 0 || len(pw) > maxPasswordLen || len(pw)%16 != 0 {
-			s.drops.warn("malformed User-Password", "client", cl.Name, "from", rq.from.Addr())
+			s.drop(dropMalformed, rq.from.Addr(), cl.Name, "malformed User-Password")
 			return nil
 		}
 		plain, err := radius.UserPassword(pw, cl.Secret, b[4:headerLen])
 		if err != nil {
-			s.drops.warn("malformed User-Password", "client", cl.Name, "from", rq.from.Addr())
+			s.drop(dropMalformed, rq.from.Addr(), cl.Name, "malformed User-Password")
 			return nil
 		}
 		rq.pass = string(plain)

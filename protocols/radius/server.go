@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 )
 
 // ErrServerClosed is returned by the Serve and ListenAndServe methods after
@@ -35,6 +36,10 @@ type Options struct {
 	Limits Limits
 	// RejectMessage replaces DefaultRejectMessage.
 	RejectMessage string
+	// Audit receives dropped packets (aggregated: see dropaudit.go);
+	// default the engine's audit logger (Engine.Services().Audit), which
+	// is the store's audit log under authd run.
+	Audit audit.Logger
 }
 
 // Server is the RADIUS front end. It is safe for concurrent use; Load
@@ -43,6 +48,7 @@ type Server struct {
 	eng       *engine.Engine
 	log       *slog.Logger
 	drops     *rateLog
+	dropAudit *dropAudit
 	lim       Limits
 	rejectMsg string
 
@@ -90,9 +96,13 @@ func New(cfg *Config, o Options) (*Server, error) {
 		o.RejectMessage = DefaultRejectMessage
 	}
 	lim := o.Limits.withDefaults()
+	if o.Audit == nil {
+		o.Audit = o.Engine.Services().Audit
+	}
 	s := &Server{
 		eng: o.Engine, log: o.Log, drops: newRateLog(o.Log), lim: lim, rejectMsg: o.RejectMessage,
-		states: newStateTable(lim.MaxChallenges),
+		dropAudit: newDropAudit(o.Audit, lim),
+		states:    newStateTable(lim.MaxChallenges),
 		cache:  newReplyCache(lim.ReplyCacheTTL),
 		holds:  holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
 		sem:    make(chan struct{}, lim.MaxInflight),
@@ -197,6 +207,7 @@ func (s *Server) serve(conn net.PacketConn, acct bool) error {
 	defer s.loops.Done()
 	s.janitor.Do(func() {
 		go s.sweepLoop()
+		go s.flushLoop()
 		for i := 0; i < workers(); i++ {
 			go s.worker()
 		}
@@ -235,7 +246,7 @@ func (s *Server) serve(conn net.PacketConn, acct bool) error {
 			continue
 		}
 		if n > maxPacket {
-			s.drops.warn("packet longer than 4096 bytes", "from", from.Addr())
+			s.drop(dropOversize, from.Addr(), "", "packet longer than 4096 bytes")
 			continue
 		}
 		if !from.IsValid() {
@@ -244,7 +255,7 @@ func (s *Server) serve(conn net.PacketConn, acct bool) error {
 		select {
 		case s.sem <- struct{}{}:
 		default:
-			s.drops.warn("overloaded: too many requests in progress", "from", from.Addr())
+			s.drop(dropOverloaded, from.Addr(), "", "overloaded: too many requests in progress")
 			continue
 		}
 		s.dispatch(job{w: pw, acct: acct, pkt: append([]byte(nil), buf[:n]...), from: from})
@@ -379,6 +390,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close()
 	}
+	s.dropAudit.flush(time.Now(), true) // no count is lost
 	return err
 }
 

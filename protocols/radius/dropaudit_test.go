@@ -1,0 +1,304 @@
+package radius
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"layeh.com/radius"
+
+	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
+	"github.com/authd/authd/engine/metrics"
+)
+
+// metricValue reads one series of authd's registry (0 when absent), as a
+// scrape of /metrics would.
+func metricValue(t testing.TB, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			return value(m)
+		}
+	}
+	return 0
+}
+
+func value(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	}
+	return 0
+}
+
+// waitMetric polls until the series reaches want (never a timed
+// assertion: the deadline only bounds a failing test).
+func waitMetric(t testing.TB, name string, labels map[string]string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := metricValue(t, name, labels)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v, want %v", name, labels, got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// auditEnv is newEnv with the store's audit log behind Options.Audit.
+func auditEnv(t *testing.T, mod func(*Config, *Options)) (*env, *audit.Log) {
+	t.Helper()
+	log, err := audit.New(newMemKV(), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, func(c *Config, o *Options) {
+		o.Audit = log
+		if mod != nil {
+			mod(c, o)
+		}
+	})
+	return e, log
+}
+
+func dropEntries(t testing.TB, l *audit.Log) []audit.Entry {
+	t.Helper()
+	p, err := l.Query(audit.Query{Kind: audit.KindRADIUSDropped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Entries
+}
+
+// waitDropEntry polls the audit log for an entry of reason.
+func waitDropEntry(t testing.TB, l *audit.Log, reason string) audit.Entry {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, e := range dropEntries(t, l) {
+			if e.Detail["reason"] == reason {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no radius_dropped audit entry with reason %q; have %+v", reason, dropEntries(t, l))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestDroppedPacketsAreCountedAndAudited: every kind of dropped packet
+// counts in authd_radius_dropped_total under its reason and lands in the
+// audit log (issue 8), with the source address, and is never answered.
+func TestDroppedPacketsAreCountedAndAudited(t *testing.T) {
+	farOnly := func(c *Config, _ *Options) {
+		c.Clients = []Client{{Name: "far", Network: netip.MustParsePrefix("10.0.0.0/8"), Secret: []byte(testSecret)}}
+		for i := range c.Policies {
+			c.Policies[i].Clients = nil
+		}
+	}
+	cases := []struct {
+		name, reason, client string
+		mod                  func(*Config, *Options)
+		packet               func(t *testing.T) []byte
+	}{
+		{"unknown client", "unknown_client", "", farOnly, func(t *testing.T) []byte {
+			return sign(t, accessRequest("alice", pw("secret")))
+		}},
+		{"bad Message-Authenticator", "bad_authenticator", "local", nil, func(t *testing.T) []byte {
+			b := sign(t, accessRequest("alice", pw("secret")))
+			b[len(b)-1] ^= 1
+			return b
+		}},
+		{"wrong secret", "bad_authenticator", "local", nil, func(t *testing.T) []byte {
+			p := accessRequest("alice", pw("secret"))
+			p.Secret = []byte("not-the-secret")
+			return sign(t, p)
+		}},
+		{"missing Message-Authenticator", "missing_message_authenticator", "local", nil, func(t *testing.T) []byte {
+			b, _ := accessRequest("alice", pw("secret")).Encode()
+			return b
+		}},
+		{"shorter than a header", "malformed", "", nil, func(*testing.T) []byte {
+			return []byte{1, 2, 0, 10, 0, 0, 0, 0, 0, 0}
+		}},
+		{"attribute overruns the packet", "malformed", "local", nil, func(t *testing.T) []byte {
+			b := sign(t, accessRequest("alice", pw("secret")))
+			b = append(b, byte(attrReplyMessage), 40, 'x') // claims 40 bytes, has 1
+			b[2], b[3] = byte(len(b)>>8), byte(len(b))
+			return b
+		}},
+		{"oversize", "oversize", "", nil, func(*testing.T) []byte {
+			b := make([]byte, 5000)
+			b[0], b[2], b[3] = byte(radius.CodeAccessRequest), 0x0f, 0xff
+			return b
+		}},
+		{"a reply sent to the server", "unexpected_code", "", nil, func(t *testing.T) []byte {
+			p := radius.New(radius.CodeAccessAccept, []byte(testSecret))
+			b, _ := p.Encode()
+			return b
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, log := auditEnv(t, tc.mod)
+			labels := map[string]string{"reason": tc.reason}
+			before := metricValue(t, "authd_radius_dropped_total", labels)
+			if r := e.raw(tc.packet(t), 300*time.Millisecond); r != nil {
+				t.Fatalf("answered: code %d", r[0])
+			}
+			waitMetric(t, "authd_radius_dropped_total", labels, before+1)
+			got := waitDropEntry(t, log, tc.reason)
+			if got.Client != "127.0.0.1" || got.Frontend != engine.FrontendRADIUS || got.Result != audit.ResultDropped ||
+				got.Detail["count"] != "1" || got.Detail["radius_client"] != tc.client || got.Reason == "" {
+				t.Errorf("audit entry %+v", got)
+			}
+		})
+	}
+}
+
+// TestDropAuditIsAggregated: a flood from one address is one audit entry
+// per reason and window, carrying the exact count; the count still open
+// at shutdown is written then.
+func TestDropAuditIsAggregated(t *testing.T) {
+	e, log := auditEnv(t, nil)
+	labels := map[string]string{"reason": "bad_authenticator"}
+	before := metricValue(t, "authd_radius_dropped_total", labels)
+	const n = 50
+	for i := 0; i < n; i++ {
+		b := sign(t, accessRequest("alice", pw("secret")))
+		b[len(b)-1] ^= 1
+		e.raw(b, 0)
+	}
+	waitMetric(t, "authd_radius_dropped_total", labels, before+n)
+	waitDropEntry(t, log, "bad_authenticator")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := e.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	entries := dropEntries(t, log)
+	total := 0
+	for _, en := range entries {
+		c, _ := strconv.Atoi(en.Detail["count"])
+		total += c
+	}
+	// The first flush may come before or after all n: one or two entries
+	// (the window is a minute), never one per packet.
+	if total != n || len(entries) > 2 {
+		t.Fatalf("%d entries counting %d packets, want at most 2 counting %d: %+v", len(entries), total, n, entries)
+	}
+}
+
+// TestDropAuditBoundsSources: beyond MaxDropAuditSources addresses in a
+// window, drops are aggregated under "*", so a spoofed-source flood
+// writes a bounded number of entries.
+func TestDropAuditBoundsSources(t *testing.T) {
+	var mu sync.Mutex
+	var got []audit.Entry
+	d := newDropAudit(audit.Func(func(_ context.Context, e audit.Entry) {
+		mu.Lock()
+		got = append(got, e)
+		mu.Unlock()
+	}), Limits{DropAuditWindow: time.Minute, MaxDropAuditSources: 2})
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 1; i <= 10; i++ {
+		d.note(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), dropUnknownClient, "", "unknown client", now)
+	}
+	d.flush(now, false)
+	// Within the window: counted, not written.
+	d.note(netip.AddrFrom4([4]byte{192, 0, 2, 1}), dropUnknownClient, "", "unknown client", now.Add(time.Second))
+	d.flush(now.Add(2*time.Second), false)
+	want := map[string]string{"192.0.2.1": "1", "192.0.2.2": "1", "*": "8"}
+	if len(got) != len(want) {
+		t.Fatalf("entries %+v, want %v", got, want)
+	}
+	for _, e := range got {
+		if want[e.Client] != e.Detail["count"] {
+			t.Errorf("%s: count %s, want %s", e.Client, e.Detail["count"], want[e.Client])
+		}
+	}
+	// The window ends: the pending count is written.
+	d.flush(now.Add(time.Minute+time.Second), false)
+	if len(got) != 4 || got[3].Client != "192.0.2.1" || got[3].Detail["count"] != "1" {
+		t.Fatalf("after the window: %+v", got)
+	}
+	// Quiet keys are forgotten after a whole window.
+	d.flush(now.Add(3*time.Minute), false)
+	if n := len(d.sources); n != 0 {
+		t.Errorf("%d keys kept after a quiet window", n)
+	}
+}
+
+// TestRequestsAreCounted: answered requests count by result in
+// authd_requests_total{frontend="radius"}.
+func TestRequestsAreCounted(t *testing.T) {
+	e := newEnv(t, nil)
+	cases := []struct {
+		result string
+		req    *radius.Packet
+		want   radius.Code
+	}{
+		{"success", accessRequest("alice", pw("secret")), radius.CodeAccessAccept},
+		{"failure", accessRequest("alice", pw("wrong")), radius.CodeAccessReject},
+		{"challenge", accessRequest("alice", pw("secret"), nasID("mfa")), radius.CodeAccessChallenge},
+	}
+	for _, tc := range cases {
+		t.Run(tc.result, func(t *testing.T) {
+			labels := map[string]string{"frontend": "radius", "result": tc.result}
+			before := metricValue(t, "authd_requests_total", labels)
+			if r := e.exchange(tc.req); r.Code != tc.want {
+				t.Fatalf("got %v, want %v", r.Code, tc.want)
+			}
+			waitMetric(t, "authd_requests_total", labels, before+1)
+		})
+	}
+}
+
+// TestHeldRequestsGauge: authd_radius_held_requests follows Server.Held,
+// as authd run installs it.
+func TestHeldRequestsGauge(t *testing.T) {
+	e := newEnv(t, nil)
+	metrics.SetHeldRADIUS(e.srv.Held)
+	defer metrics.SetHeldRADIUS(nil)
+	done := make(chan *radius.Packet, 1)
+	go func() {
+		r, _ := e.try(accessRequest("alice", pw("secret"), nasID("push")), 20*time.Second)
+		done <- r
+	}()
+	id := <-e.pusher.waiting
+	e.waitHeld(1)
+	waitMetric(t, "authd_radius_held_requests", nil, 1)
+	e.answer(id, "approve")
+	if r := <-done; r == nil || r.Code != radius.CodeAccessAccept {
+		t.Fatalf("got %v, want Access-Accept", codeOf(r))
+	}
+	waitMetric(t, "authd_radius_held_requests", nil, 0)
+}
