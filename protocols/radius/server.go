@@ -103,12 +103,12 @@ func New(cfg *Config, o Options) (*Server, error) {
 		eng: o.Engine, log: o.Log, drops: newRateLog(o.Log), lim: lim, rejectMsg: o.RejectMessage,
 		dropAudit: newDropAudit(o.Audit, lim),
 		states:    newStateTable(lim.MaxChallenges),
-		cache:  newReplyCache(lim.ReplyCacheTTL),
-		holds:  holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
-		sem:    make(chan struct{}, lim.MaxInflight),
-		jobs:   make(chan job),
-		done:   make(chan struct{}),
-		conns:  map[net.PacketConn]struct{}{},
+		cache:     newReplyCache(lim.ReplyCacheTTL),
+		holds:     holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
+		sem:       make(chan struct{}, lim.MaxInflight),
+		jobs:      make(chan job),
+		done:      make(chan struct{}),
+		conns:     map[net.PacketConn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.cfg.Store(c)
