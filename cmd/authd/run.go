@@ -232,6 +232,7 @@ type server struct {
 	oauth   *oauth.Provider  // nil without relying parties
 	push    *push.Service    // nil without push providers
 	authz   *resource.Server // protected_resource forward-auth; built in httpHandler
+	portal  *portalFront     // api_clients: the start endpoint and callbacks
 	// ipLim and userLim are shared by every front end, so one address or
 	// one user has one budget whichever way it comes in.
 	ipLim   *ratelimit.Limiter
@@ -363,7 +364,14 @@ func (s *server) run(watch bool) error {
 		return err
 	}
 	s.users = users.NewRepo(s.kv)
-	s.eng = engine.New(engine.Options{KV: s.kv, Users: s.users, Log: s.log, Audit: s.audit})
+	// The portal dispatcher sees every journey end on its way to the audit
+	// log, so it learns when a journey an api_client started is over.
+	s.portal = newPortalFront(s.kv, s.audit, s.log)
+	if err := s.portal.Load(cfg); err != nil {
+		return err
+	}
+	s.eng = engine.New(engine.Options{KV: s.kv, Users: s.users, Log: s.log, Audit: s.portal.d.Observe(s.audit)})
+	s.portal.d.SetEngine(s.eng)
 	s.eng.Load(cfg.Program)
 	metrics.SetBuildInfo(versionString())
 	metrics.ConfigLoaded(cfg.Program.Revision, "applied", time.Now())
@@ -532,6 +540,11 @@ func (s *server) run(watch bool) error {
 			s.oauth.RunSweeper(ctx, sweepInterval)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.portal.d.Run(ctx) // callbacks; resumes what a restart left
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -635,7 +648,12 @@ func (s *server) httpHandler() http.Handler {
 	if err := s.authz.Load(s.cfg); err != nil {
 		s.log.Error("protected resources not served", "err", err)
 	}
-	root.Handle("/api/v1/authz/", s.ipLim.Middleware("authz", s.authz.Handler()))
+	// Not behind the per-address limit: a gateway sends every request of
+	// its clients from its own address, and a check does no password or
+	// code work (a signature, or a cached or in-process lookup). Clients
+	// are limited at the gateway (docs/api.md, forward-auth).
+	root.Handle("/api/v1/authz/", s.authz.Handler())
+	root.Handle(api.PortalPattern, s.ipLim.Middleware("portal", s.portal.Handler(s.eng)))
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -816,6 +834,7 @@ func (s *server) apply(old, cfg *dsl.Config) error {
 	if s.authz != nil {
 		parts = append(parts, part{"protected resources", s.authz.Load})
 	}
+	parts = append(parts, part{"api clients", s.portal.Load})
 	parts = append(parts, part{"journeys", func(c *dsl.Config) error { s.eng.Load(c.Program); return nil }})
 	if s.radius != nil {
 		parts = append(parts, part{"RADIUS clients and policies", func(c *dsl.Config) error { return s.radius.Load(radius.FromDSL(c)) }})

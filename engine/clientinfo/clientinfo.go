@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 
@@ -61,6 +62,22 @@ type GeoDB struct{ r *maxminddb.Reader }
 // OpenGeoDB opens the database file at path (memory-mapped; read-only).
 func OpenGeoDB(path string) (*GeoDB, error) {
 	r, err := maxminddb.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database %s: %w", path, err)
+	}
+	return &GeoDB{r: r}, nil
+}
+
+// LoadGeoDB reads the database file at path into memory. Unlike
+// OpenGeoDB's memory map, the result needs no Close: a server that swaps
+// databases on a reload simply drops the old one, and a request still
+// looking an address up in it can never touch unmapped memory.
+func LoadGeoDB(path string) (*GeoDB, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("geoip database: %w", err)
+	}
+	r, err := maxminddb.OpenBytes(b)
 	if err != nil {
 		return nil, fmt.Errorf("geoip database %s: %w", path, err)
 	}

@@ -92,9 +92,36 @@ func TestOpenGeoDBErrors(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Join(t.TempDir(), "missing.mmdb"), bad} {
-		if _, err := clientinfo.OpenGeoDB(p); err == nil || !strings.Contains(err.Error(), p) {
-			t.Errorf("OpenGeoDB(%s) = %v; want an error naming the file", p, err)
+	openers := map[string]func(string) (*clientinfo.GeoDB, error){"OpenGeoDB": clientinfo.OpenGeoDB, "LoadGeoDB": clientinfo.LoadGeoDB}
+	for name, open := range openers {
+		for _, p := range []string{filepath.Join(t.TempDir(), "missing.mmdb"), bad} {
+			if _, err := open(p); err == nil || !strings.Contains(err.Error(), p) {
+				t.Errorf("%s(%s) = %v; want an error naming the file", name, p, err)
+			}
+		}
+	}
+}
+
+// TestLoadGeoDB: the in-memory database answers like the mapped one and
+// needs no Close.
+func TestLoadGeoDB(t *testing.T) {
+	path := geotest.Write(t, geotest.Place{Network: "203.0.113.0/24", CountryCode: "CH", Region: "Zurich", City: "Winterthur"})
+	db, err := clientinfo.LoadGeoDB(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ip, country, region, city string
+		err                       bool
+	}{
+		{"203.0.113.9", "CH", "Zurich", "Winterthur", false},
+		{"198.51.100.1", "", "", "", true},
+		{"nope", "", "", "", true},
+	}
+	for _, tc := range tests {
+		c, r, city, err := db.Lookup(tc.ip)
+		if c != tc.country || r != tc.region || city != tc.city || (err != nil) != tc.err {
+			t.Errorf("Lookup(%s) = %q %q %q %v", tc.ip, c, r, city, err)
 		}
 	}
 }

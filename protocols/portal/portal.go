@@ -115,6 +115,8 @@ type Dispatcher struct {
 	driveMu sync.Mutex
 	ctx     context.Context // Run's; nil before Run
 	driving map[string]bool
+	stopped bool           // Run has returned or is returning
+	drives  sync.WaitGroup // Run waits for its drives before returning
 }
 
 // New returns a Dispatcher; call Run to deliver in the background.
@@ -419,6 +421,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 	t := time.NewTimer(0)
 	defer t.Stop()
+	// Once Run returns no drive touches the engine or the store any more,
+	// so the caller may close them.
+	defer func() {
+		d.driveMu.Lock()
+		d.stopped = true
+		d.driveMu.Unlock()
+		d.drives.Wait()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -464,14 +474,18 @@ func shortID(id string) string {
 func (d *Dispatcher) drive(id string) {
 	d.driveMu.Lock()
 	defer d.driveMu.Unlock()
-	if d.ctx == nil || d.eng == nil || d.driving[id] {
+	// After Run's end (a start answered during shutdown) the expectation
+	// stays in the store and the next Run resumes it.
+	if d.ctx == nil || d.stopped || d.ctx.Err() != nil || d.eng == nil || d.driving[id] {
 		return
 	}
 	if d.driving == nil {
 		d.driving = map[string]bool{}
 	}
 	d.driving[id] = true
+	d.drives.Add(1)
 	go func(ctx context.Context) {
+		defer d.drives.Done()
 		defer func() {
 			d.driveMu.Lock()
 			delete(d.driving, id)
