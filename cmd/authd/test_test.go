@@ -86,7 +86,7 @@ func mustAbs(t *testing.T, p string) string {
 func TestDiffCommand(t *testing.T) {
 	e := env{dir: repoRoot, vars: []string{"WIKI_SECRET=w", "FW_SECRET=f"}}
 	r := e.run(t, "diff", "testdata/diff/weaken/old", "testdata/diff/weaken/new")
-	r.want(t, 0, []string{`journey "vpn" changed`, "~ edge check --locked--> failure, now --> success", "7 changes weakening security"}, nil)
+	r.want(t, 0, []string{`journey "vpn" changed`, "~ edge check --locked--> failure, now --> success", "8 changes weakening security"}, nil)
 	if strings.Contains(r.stdout, "correct-horse") {
 		t.Fatal("a literal secret was printed")
 	}
@@ -99,7 +99,7 @@ func TestDiffCommand(t *testing.T) {
 	// git:REV is the other argument's directory at that revision; the
 	// testdata is committed, so HEAD holds the same configuration.
 	e.run(t, "diff", "git:HEAD", "testdata/diff/same/old").want(t, 0, []string{"no changes in meaning"}, nil)
-	e.run(t, "diff", "git:HEAD:testdata/diff/weaken/old", "testdata/diff/weaken/new").want(t, 0, []string{"7 changes weakening security"}, nil)
+	e.run(t, "diff", "git:HEAD:testdata/diff/weaken/old", "testdata/diff/weaken/new").want(t, 0, []string{"8 changes weakening security"}, nil)
 	e.run(t, "diff", "git:HEAD:testdata/diff/no-such-dir", "testdata/diff/inner/old").want(t, 0, []string{`journey "web" added`}, nil)
 	e.run(t, "diff", "git:no-such-revision", "testdata/diff/same/old").oneLineErr(t, `git knows no revision "no-such-revision"`)
 

@@ -20,6 +20,7 @@ var exampleEnv = []string{
 	"G_ID=google-client-id",
 	"G_SECRET=google-client-secret-value",
 	"STORE_KEY=store-encryption-key-value",
+	"WEBAPP_SECRET=webapp-client-secret-value", // examples/oidc
 	"PORTAL_SECRET=portal-api-client-secret-value",
 	"PORTAL_CALLBACK_PASSWORD=portal-callback-password-value",
 }

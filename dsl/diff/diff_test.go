@@ -88,6 +88,7 @@ func TestWarnings(t *testing.T) {
 		`relying_party "wiki": PKCE relaxed: required → optional`,
 		`relying_party "wiki": access_token_ttl raised: 1h → 1d`,
 		`relying_party "wiki": secret made literal: client_secret came from env()`,
+		`relying_party "wiki": redirect URI added: https://wiki2.example.com/callback`,
 		`radius_client "fw": require_message_authenticator turned off`,
 		`radius_client "fw": address widened: 192.0.2.10/32 → 192.0.2.0/24`,
 		`realm "corp": account lockout removed`,
@@ -96,8 +97,8 @@ func TestWarnings(t *testing.T) {
 			t.Errorf("no warning %q in:\n%s", want, all)
 		}
 	}
-	if len(r.Warnings) != 7 {
-		t.Errorf("%d warnings, want 7:\n%s", len(r.Warnings), all)
+	if len(r.Warnings) != 8 {
+		t.Errorf("%d warnings, want 8:\n%s", len(r.Warnings), all)
 	}
 	for _, s := range r.Sections {
 		if strings.Contains(strings.Join(flattenLines(s), "\n"), "correct-horse") {

@@ -41,7 +41,7 @@ var skipFields = map[string]bool{"Name": true, "DeclRange": true, "Compiled": tr
 
 // keyNames overrides the snake_case of Go field names where an acronym
 // plural would come out wrong.
-var keyNames = map[string]string{"RedirectURIs": "redirect_uris"}
+var keyNames = map[string]string{"RedirectURIs": "redirect_uris", "PostLogoutRedirectURIs": "post_logout_redirect_uris"}
 
 func flatten(v any, files map[string]*hcl.File) settings {
 	s := settings{vals: map[string]string{}, secrets: map[string]dsl.Secret{}, base: baseDir(files)}

@@ -224,6 +224,7 @@ func (c *comparer) warnings() {
 			c.warn(subject, "lockout allows more failures: %d → %d", o.Lockout.MaxFailures, n.Lockout.MaxFailures)
 		}
 	}
+	c.oauthWarnings()
 	c.literalSecrets()
 }
 
