@@ -269,7 +269,7 @@ func (n *runningNginx) pollStatus(t *testing.T, path, token string, want int, al
 // or expired token is 401, a token without a required scope is 403 with
 // authd's insufficient_scope challenge, and a revoked token at the
 // external (introspection) resource is 401 once its cached answer runs
-// out.
+// out. The checks are not held to the per-address rate limit.
 func TestForwardAuthNginx(t *testing.T) {
 	bin := nginxBinary(t)
 	dir := shortDir(t)
@@ -283,7 +283,10 @@ func TestForwardAuthNginx(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"authd.hcl": src})
 	vars := []string{"WEB_SECRET=" + gwWebSecret, "REPORTS_SECRET=" + gwReportsSecret}
 	env{dir: dir, vars: vars, stdin: gwAlicePassword + "\n"}.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
-	srv := env{dir: dir, vars: vars}.startServer(t)
+	// A per-address budget far below what the test sends through nginx:
+	// the token endpoint is held to it, the forward-auth checks are not
+	// (every one comes from nginx's address).
+	srv := env{dir: dir, vars: vars}.startServer(t, "-rate-limit-ip", "10/1h")
 	defer srv.stop()
 
 	// The API echoes the identity headers it received.
@@ -353,6 +356,14 @@ func TestForwardAuthNginx(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("the gateway's address is not rate limited", func(t *testing.T) {
+		for i := 0; i < 50; i++ {
+			if a := ngx.get(t, "/orders/many", reader); a.status != 200 {
+				t.Fatalf("check %d: %d\n%s", i, a.status, ngx.logs())
+			}
+		}
+	})
 
 	t.Run("expired token", func(t *testing.T) {
 		tok := gwToken(t, srv.addr, "reports", gwReportsSecret, url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}})
