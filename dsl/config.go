@@ -124,8 +124,24 @@ type Store struct {
 	// EncryptionKey encrypts secrets at rest in the store; unset means the
 	// store is not encrypted.
 	EncryptionKey Secret
-	DeclRange     hcl.Range // the block header, where diagnostics about the block point
+	// AuditRetention is how long audit log entries are kept
+	// (audit_retention; default DefaultAuditRetention); 0 keeps them
+	// forever. The audit log lives in the store and travels with its
+	// backups, hence the setting sits here. authd run's -audit-retention
+	// flag, when given, overrides it. A reload applies a new value from
+	// the next hourly sweep.
+	AuditRetention time.Duration
+	DeclRange      hcl.Range // the block header, where diagnostics about the block point
 }
+
+// DefaultAuditRetention keeps audit entries for 90 days, long enough for a
+// quarterly review (the same as audit.DefaultRetention).
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// MinAuditRetention is the shortest audit_retention other than 0: the log
+// is swept hourly, so less would mean "delete at once", which is never
+// what an audit log is for.
+const MinAuditRetention = time.Hour
 
 // Realm is a decoded realm block together with the engine's view of it.
 type Realm struct {

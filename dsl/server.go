@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -29,13 +30,13 @@ var radiusServerSchema = &hcl.BodySchema{
 }
 
 var storeSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "path"}, {Name: "encryption_key"}},
+	Attributes: []hcl.AttributeSchema{{Name: "path"}, {Name: "encryption_key"}, {Name: "audit_retention"}},
 }
 
 func defaultServer() Server {
 	return Server{
 		HTTP:  HTTP{Listen: DefaultHTTPListen},
-		Store: Store{Path: DefaultStorePath},
+		Store: Store{Path: DefaultStorePath, AuditRetention: DefaultAuditRetention},
 	}
 }
 
@@ -117,6 +118,13 @@ func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
 						s.Store.EncryptionKey = v
 					}
 				}
+				if a := c.Attributes["audit_retention"]; a != nil {
+					v, ok, d := l.auditRetention(a)
+					diags = append(diags, d...)
+					if ok {
+						s.Store.AuditRetention = v
+					}
+				}
 			}
 		}
 	}
@@ -131,6 +139,33 @@ func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
 		})
 	}
 	return &s, diags
+}
+
+// auditRetention reads server.store.audit_retention: a duration of at
+// least MinAuditRetention, or 0 (keep forever, with a warning: the store
+// then grows without bound).
+func (l *loader) auditRetention(a *hcl.Attribute) (time.Duration, bool, hcl.Diagnostics) {
+	d, ok, diags := l.duration(a, true)
+	if !ok {
+		return 0, false, diags
+	}
+	switch {
+	case d == 0:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Audit log kept forever",
+			Detail:   "audit_retention = \"0\" never removes audit entries, so the store grows without bound. Set a duration such as \"90d\" or \"52w\" unless the entries are shipped and pruned elsewhere.",
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	case d < MinAuditRetention:
+		return 0, false, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Audit retention too short",
+			Detail:   fmt.Sprintf("audit_retention is %s; it must be at least 1h (entries are swept hourly), or \"0\" to keep them forever. The default is 90d.", formatDuration(d)),
+			Subject:  a.Expr.Range().Ptr(),
+		})
+	}
+	return d, true, diags
 }
 
 func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
