@@ -116,7 +116,9 @@ func Compare(old, new *dsl.Config) *Report {
 	c.blocks("sms_gateway", toAny(old.SMSGateways), toAny(new.SMSGateways))
 	c.blocks("protected_resource", toAny(old.ProtectedResources), toAny(new.ProtectedResources))
 	c.blocks("identity_provider", toAny(old.IdentityProviders), toAny(new.IdentityProviders))
+	c.blocks("api_client", apiClientViews(old.APIClients), apiClientViews(new.APIClients))
 	c.warnings()
+	c.apiClientWarnings()
 	return r
 }
 
