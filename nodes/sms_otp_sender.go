@@ -161,6 +161,12 @@ func (n *smsOTPSender) Process(ctx context.Context, nc *engine.Context) (engine.
 	if len(n.message) > 0 {
 		body = strings.ReplaceAll(expand(localize(n.message, nc), nc), "{code}", code)
 	}
+	if m := nc.Session.Origin.Message; m != "" {
+		// An api_client's secure message (protocols/api portal.go): where
+		// the login comes from, on its own line before the code, so the
+		// user can tell their own login from someone else's.
+		body = m + "\n" + body
+	}
 	sctx, cancel := context.WithTimeout(ctx, smsSendTimeout)
 	defer cancel()
 	if err := gw.SendSMS(sctx, phone, body); err != nil {

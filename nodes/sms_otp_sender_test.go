@@ -64,3 +64,23 @@ func TestSMSMessage(t *testing.T) {
 		t.Errorf("default message %q, want the code alone", m.Body)
 	}
 }
+
+// TestSMSSecureMessage: a journey an api_client started carries its secure
+// message (where the login comes from) on the line before the code.
+func TestSMSSecureMessage(t *testing.T) {
+	w := newMFAWorld(t)
+	w.smsJourney("message = { en = \"{code} is your code\" }", ``)
+	const secure = "Log in to the portal Device: Windows Chrome, Location: CH, Zurich, Winterthur"
+	req := engine.Request{Protocol: "api", Message: secure}
+	resp, err := w.eng.Start(t.Context(), "corp", "j", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.eng.Resume(t.Context(), resp.Session, []engine.Callback{{ID: "username", Value: ptr("alice")}}, engine.Request{Protocol: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := w.tw.Messages()
+	if want := secure + "\n" + w.tw.LastCode(alicePhone) + " is your code"; len(msgs) != 1 || msgs[0].Body != want {
+		t.Errorf("messages %+v; want the body %q", msgs, want)
+	}
+}
