@@ -357,6 +357,29 @@ func TestForwardAuthNginx(t *testing.T) {
 		})
 	}
 
+	// nginx asks with GET whatever the method of the request it guards.
+	t.Run("other methods", func(t *testing.T) {
+		for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodHead} {
+			for _, tc := range []struct {
+				token  string
+				status int
+			}{{reader, 200}, {"", 401}} {
+				req, _ := http.NewRequest(m, "http://"+ngx.addr+"/orders/7", strings.NewReader("{}"))
+				if tc.token != "" {
+					req.Header.Set("Authorization", "Bearer "+tc.token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.status {
+					t.Errorf("%s with token %v: %d, want %d", m, tc.token != "", resp.StatusCode, tc.status)
+				}
+			}
+		}
+	})
+
 	t.Run("the gateway's address is not rate limited", func(t *testing.T) {
 		for i := 0; i < 50; i++ {
 			if a := ngx.get(t, "/orders/many", reader); a.status != 200 {
