@@ -19,19 +19,31 @@ import (
 // suiteDir is the Node suite, relative to this package.
 var suiteDir = filepath.Join("..", "..", "testdata", "oidc-client")
 
-// nodeSuite prepares the Node suite: it skips when node is not installed
-// (make test installs it through .ci/install-tools) and runs npm ci when
-// the dependencies are missing.
+// needTool stops a test that needs an outside tool which is missing: it
+// fails under CI (env CI set: .ci/install-tools installs the tools, so a
+// missing one is a broken CI image, not a reason to pass) and skips
+// elsewhere.
+func needTool(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s (CI is set, so this fails instead of skipping; .ci/install-tools installs it)", why)
+	}
+	t.Skipf("%s — `make tools` (.ci/install-tools) installs it; skipping outside CI", why)
+}
+
+// nodeSuite prepares the Node suite: without node or npm it fails in CI
+// and skips elsewhere (make test installs them through .ci/install-tools);
+// it runs npm ci when the dependencies are missing.
 func nodeSuite(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed; `make tools` (.ci/install-tools) installs it — skipping the openid-client suite")
+		needTool(t, "node is not installed (Debian package nodejs), needed by the openid-client suite")
 	}
 	if _, err := os.Stat(filepath.Join(suiteDir, "node_modules", "openid-client")); err != nil {
 		npm, err := exec.LookPath("npm")
 		if err != nil {
-			t.Skip("npm is not installed; skipping the openid-client suite")
+			needTool(t, "npm is not installed (Debian package npm), needed to install the openid-client suite")
 		}
 		cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
 		cmd.Dir = suiteDir
@@ -91,9 +103,18 @@ func TestOpenIDClientSuite(t *testing.T) {
 
 // TestBrowserLogin logs in through the pages with Chromium (playwright-core)
 // and keeps a screenshot of every page under test-artifacts/oidc-browser.
+// The fixture's relying parties cover the credential, choice, code, QR,
+// logout and error pages; the push login runs against examples/oidc served
+// as authd run serves it (the real push service and its "poll" provider),
+// with the device enrolled and the push approved by the `authd
+// authenticator` command built from this tree, using the number the page
+// shows — no test-only endpoint.
 func TestBrowserLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the browser test drives the Debian chromium package: Linux only")
 	}
 	chromium := os.Getenv("CHROMIUM")
 	if chromium == "" {
@@ -104,11 +125,13 @@ func TestBrowserLogin(t *testing.T) {
 			}
 		}
 	}
-	if chromium == "" || runtime.GOOS != "linux" {
-		t.Skip("chromium is not installed (Debian package chromium; .ci/install-tools installs it) — skipping the browser test")
+	if chromium == "" {
+		needTool(t, "chromium is not installed (Debian package chromium), needed by the browser test")
 	}
 	node := nodeSuite(t)
+	bin := buildAuthd(t)
 	fx := start(t)
+	ex := startExample(t)
 	artifacts, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "oidc-browser"))
 	if err != nil {
 		t.Fatal(err)
@@ -117,10 +140,31 @@ func TestBrowserLogin(t *testing.T) {
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	runNode(t, fx, node, "browser.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts)
+	runNode(t, fx, node, "browser.mjs", "CHROMIUM="+chromium, "ARTIFACTS="+artifacts,
+		"AUTHD_BIN="+bin,
+		"AUTHD_AUTHENTICATOR_STATE="+filepath.Join(t.TempDir(), "authenticator.json"),
+		"EXAMPLE_ISSUER="+ex.fx.URL,
+		"EXAMPLE_CALLBACK="+exampleWebCallback,
+		"EXAMPLE_SECRET="+exampleWebSecret,
+		"EXAMPLE_PASSWORD="+exampleAlicePassword,
+	)
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
-	if len(shots) < 4 {
+	if len(shots) < 8 {
 		t.Fatalf("%d screenshots in %s, want one per page", len(shots), artifacts)
 	}
 	t.Logf("screenshots: %s", artifacts)
+}
+
+// buildAuthd builds the authd command of this tree, for the software
+// authenticator the browser test approves its push with.
+func buildAuthd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "authd")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/authd/authd/cmd/authd")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build cmd/authd: %v\n%s", err, out)
+	}
+	return bin
 }

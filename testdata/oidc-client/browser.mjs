@@ -1,12 +1,17 @@
 // Browser test: Chromium (the Debian package, driven by playwright-core)
 // logs in through authd's login pages the way a person would — typing into
 // labelled fields, pressing buttons, waiting on the self-refreshing push
-// page — and keeps a screenshot of every page in $ARTIFACTS for review.
+// page while `authd authenticator` approves the push — and keeps a screenshot of every page in $ARTIFACTS for review.
 // The Go test TestBrowserLogin in protocols/oauth starts the provider and
 // runs this file with the environment of suite.mjs plus:
 //
 //   CHROMIUM    the browser binary (default /usr/bin/chromium)
 //   ARTIFACTS   where the screenshots go
+//   AUTHD_BIN, AUTHD_AUTHENTICATOR_STATE
+//               the authd command and the software authenticator's state
+//               file, which enrols and approves the push login
+//   EXAMPLE_ISSUER, EXAMPLE_CALLBACK, EXAMPLE_SECRET, EXAMPLE_PASSWORD
+//               examples/oidc served with its push service (webapp client)
 //
 // The last line is "N passed, N failed"; the exit code is 1 on any failure.
 
@@ -14,6 +19,7 @@ import { chromium } from 'playwright-core';
 import * as client from 'openid-client';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 
 const issuer = new URL(process.env.AUTHD_ISSUER);
 const callback = process.env.AUTHD_CALLBACK;
@@ -28,6 +34,16 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+
+// authenticator runs `authd authenticator ARGS` with the test's state
+// file and returns its output; a non-zero exit throws with it.
+function authenticator(args, input) {
+  const [cmd, ...rest] = args;
+  const out = execFileSync(process.env.AUTHD_BIN, ['authenticator', cmd, '-state', process.env.AUTHD_AUTHENTICATOR_STATE, ...rest],
+    { input, encoding: 'utf8', timeout: 60000, stdio: ['pipe', 'pipe', 'pipe'] });
+  console.log(`     authd authenticator ${cmd}: ${out.trim().split('\n')[0]}`);
+  return out;
+}
 
 let shot = 0;
 async function snap(page, name) {
@@ -116,25 +132,62 @@ test('name/password, then a choice, then a code', async () => {
   await ctx.close();
 });
 
-test('push wait page refreshes itself until the phone approves', async () => {
-  const cfg = await configFor('web');
-  const ctx = await browser.newContext();
+// examples/oidc, served as `authd run` serves it: the web app's journey
+// enrols a device from the QR page when the user has none, then sends a
+// push with number matching. The device is `authd authenticator` (the
+// poll provider's device protocol), run as a person would run it.
+test('push login at examples/oidc, approved by authd authenticator', async () => {
+  const exIssuer = new URL(process.env.EXAMPLE_ISSUER);
+  const exCallback = process.env.EXAMPLE_CALLBACK;
+  const cfg = await client.discovery(exIssuer, 'webapp', undefined, client.ClientSecretBasic(process.env.EXAMPLE_SECRET), { execute: [client.allowInsecureRequests] });
+  const ctx = await browser.newContext({ locale: 'en-US' });
   const page = await ctx.newPage();
-  const req = await authorize(cfg);
-  await page.goto(req.url.href);
+  const verifier = client.randomPKCECodeVerifier();
+  const req = {
+    verifier, state: client.randomState(), nonce: client.randomNonce(),
+  };
+  const url = client.buildAuthorizationUrl(cfg, {
+    redirect_uri: exCallback, scope: 'openid profile email groups', state: req.state, nonce: req.nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  await page.goto(url.href);
   await page.getByLabel('User name').fill(user);
-  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password').fill(process.env.EXAMPLE_PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('button', { name: 'push' }).click();
-  await page.getByText('Tap this number on your phone').waitFor();
-  assert.equal((await page.locator('.number').innerText()).trim(), '42');
+
+  // No device yet: the registration page shows a QR code and the URI.
+  const img = page.getByRole('img', { name: /QR code/ });
+  await img.waitFor();
+  await snap(page, 'push-registration-qr');
+  const uri = (await page.locator('figcaption code').innerText()).trim();
+  assert.match(uri, /^authd:\/\/enroll\?/);
+  const enrolled = authenticator(['enroll', '-name', 'browser test', '-'], uri + '\n');
+  assert.match(enrolled, /^enrolled alice@corp/m);
+
+  // The page refreshes itself until the enrolment is seen, then the push
+  // goes out and the wait page shows the number to choose on the phone.
+  await page.getByText('Tap this number on your phone').waitFor({ timeout: 30000 });
+  const refresh = await page.locator('meta[http-equiv="refresh"]').getAttribute('content');
+  assert.match(refresh, /^1;url=/, 'the wait page refreshes itself');
+  const number = (await page.locator('.number').innerText()).trim();
+  assert.match(number, /^\d+$/);
   await snap(page, 'push-wait');
-  // Let the page refresh itself at least once, then approve "on the phone".
-  await page.waitForTimeout(1500);
-  const res = await fetch(new URL('/test/approve', issuer), { method: 'POST', body: new URLSearchParams({ user }) });
-  assert.equal(res.status, 200, 'a push was pending');
-  const tokens = await finish(cfg, page, req);
+  const pending = authenticator(['pending', '-wait', '20s']);
+  assert.match(pending, /number matching/);
+  // Nothing listens at the example's callback (the web app is not part of
+  // the test), so the redirect to it is caught as a request, not a page.
+  const back = page.waitForRequest((r) => r.url().startsWith(exCallback), { timeout: 30000 });
+  authenticator(['approve', '-number', number, '-wait', '20s']);
+
+  // The next refresh carries the answer: the browser is sent back to the
+  // web app with a code.
+  const cb = new URL((await back).url());
+  assert.ok(cb.searchParams.get('code'), `a code in ${cb.href}`);
+  const tokens = await client.authorizationCodeGrant(cfg, cb, {
+    pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce,
+  });
   assert.equal(tokens.claims().sub, user);
+  assert.equal(tokens.claims().acr, 'push');
   await ctx.close();
 });
 

@@ -328,11 +328,6 @@ func Start(o Options) (*Fixture, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/", fx.Provider.Handler())
 	mux.HandleFunc("GET "+CallbackPath, callbackPage)
-	mux.HandleFunc("POST /test/approve", func(w http.ResponseWriter, r *http.Request) {
-		if !Approve(r.FormValue("user")) {
-			http.Error(w, "no push pending", http.StatusNotFound)
-		}
-	})
 	if o.Extra != nil {
 		o.Extra(mux)
 	}
