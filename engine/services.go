@@ -23,6 +23,9 @@ type Services struct {
 	SMS map[string]SMSSender
 	// Push sends push approvals and reads their answers.
 	Push PushService
+	// Federation logs users in at upstream identity providers
+	// (federated_login); nil when none is configured.
+	Federation FederationService
 	// Audit records enrolments, removals and other events in the audit
 	// log; never nil once the engine is built (audit.Discard by default).
 	// Journey ends are recorded by the engine itself.

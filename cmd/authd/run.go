@@ -74,10 +74,13 @@ const quickstartUser = "demo"
 
 // runOptions are authd run's operational flags.
 type runOptions struct {
-	auditRetention time.Duration // 0: keep forever
-	ipRate         ratelimit.Rate
-	userRate       ratelimit.Rate
-	metrics        bool
+	auditRetention time.Duration // 0: keep forever; used when auditRetentionSet
+	// auditRetentionSet: -audit-retention was given and overrides
+	// server.store.audit_retention (retention.go).
+	auditRetentionSet bool
+	ipRate            ratelimit.Rate
+	userRate          ratelimit.Rate
+	metrics           bool
 }
 
 func (c *cli) cmdRun(args []string) error {
@@ -111,7 +114,7 @@ audit entry is also logged ("msg=audit"). See docs/operations.md.`)
 	listen := fs.String("listen", "", "override server.http.listen (`host:port`)")
 	logFormat := fs.String("log-format", "text", "log `format`: text or json")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
-	retention := fs.String("audit-retention", "90d", "how long audit entries are kept (`duration`: 90d, 12w, 2160h; 0 keeps them forever)")
+	retention := fs.String("audit-retention", "", "override server.store.audit_retention (default 90d): how long audit entries are kept (`duration`: 90d, 12w, 2160h; 0 keeps them forever)")
 	ipRate := fs.String("rate-limit-ip", defaultIPRate, "HTTP requests allowed per client address (`N/duration`; 0: no limit)")
 	userRate := fs.String("rate-limit-user", defaultUserRate, "journey API answers with a password or code allowed per user (`N/duration`; 0: no limit)")
 	withMetrics := fs.Bool("metrics", true, "serve Prometheus metrics on server.http at /metrics")
@@ -130,8 +133,14 @@ audit entry is also logged ("msg=audit"). See docs/operations.md.`)
 		return usagef("-log-level must be debug, info, warn or error, not %q", *logLevel)
 	}
 	opts := runOptions{metrics: *withMetrics}
-	if opts.auditRetention, err = parseRetention(*retention); err != nil {
-		return usagef("-audit-retention: %v", err)
+	if *retention != "" {
+		if opts.auditRetention, err = parseRetention(*retention); err != nil {
+			return usagef("-audit-retention: %v", err)
+		}
+		if opts.auditRetention > 0 && opts.auditRetention < dsl.MinAuditRetention {
+			return usagef("-audit-retention: %s is shorter than 1h (0 keeps entries forever)", opts.auditRetention)
+		}
+		opts.auditRetentionSet = true
 	}
 	if opts.ipRate, err = ratelimit.ParseRate(*ipRate); err != nil {
 		return usagef("-rate-limit-ip: %v", err)
@@ -524,7 +533,7 @@ func (s *server) run(watch bool) error {
 	}()
 	go func() {
 		defer wg.Done()
-		s.audit.RunRetention(ctx, s.opts.auditRetention, auditSweepEvery)
+		s.runAuditRetention(ctx, auditSweepEvery)
 	}()
 	if s.push != nil {
 		wg.Add(1)

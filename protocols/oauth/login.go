@@ -85,6 +85,10 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 		p.afterStep(w, r, a, c, resp, err, s.Pending, now)
 		return
 	}
+	if rc := redirectOf(s.Pending); rc != nil {
+		p.followRedirect(w, r, a, rc)
+		return
+	}
 	p.renderStep(w, r, a, c, s.Pending, "", http.StatusOK)
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/authd/authd/engine/ratelimit"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/users"
+	"github.com/authd/authd/protocols/federation"
 	"github.com/authd/authd/protocols/oauth/storage"
 )
 
@@ -90,6 +91,9 @@ type Provider struct {
 	mux      *http.ServeMux
 
 	rotateMu sync.Mutex
+
+	// fed completes upstream logins (federated_login); nil without.
+	fed atomic.Pointer[federation.Service]
 }
 
 type clientSet struct {
@@ -401,6 +405,7 @@ func (p *Provider) routes() {
 	m.HandleFunc("GET /oauth2/login", p.loginPage)
 	m.HandleFunc("POST /oauth2/login", counted(p.loginSubmit))
 	m.HandleFunc("GET /oauth2/login/qr", p.loginQR)
+	m.HandleFunc("GET "+federation.CallbackPath, p.federationCallback)
 	m.HandleFunc("GET /oauth2/static/authd.css", p.stylesheet)
 	for _, path := range []string{"/.well-known/openid-configuration", "/oauth2/jwks", "/.well-known/jwks.json", "/oauth2/token", "/oauth2/userinfo", "/oauth2/revoke"} {
 		m.HandleFunc("OPTIONS "+path, p.cors(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
