@@ -1,8 +1,10 @@
 package resource_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,6 +169,146 @@ protected_resource "api" {
 			}
 			if len(rs.Names()) != 0 {
 				t.Fatalf("names after a refused load: %v", rs.Names())
+			}
+		})
+	}
+}
+
+// blockingIntrospection is an introspection endpoint that holds every
+// call until released, counting calls and the most in flight at once.
+type blockingIntrospection struct {
+	release chan struct{}
+	mu      sync.Mutex
+	calls   int
+	now     int
+	max     int
+}
+
+func (b *blockingIntrospection) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	b.calls++
+	b.now++
+	b.max = max(b.max, b.now)
+	b.mu.Unlock()
+	<-b.release
+	b.mu.Lock()
+	b.now--
+	b.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"active":true,"sub":"alice","scope":"a"}`))
+}
+
+func (b *blockingIntrospection) stats() (calls, now, max int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls, b.now, b.max
+}
+
+// waitInFlight polls until n calls are held.
+func (b *blockingIntrospection) waitInFlight(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, now, _ := b.stats(); now >= n {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	calls, now, _ := b.stats()
+	t.Fatalf("%d calls in flight (of %d), want %d", now, calls, n)
+}
+
+// remoteResource serves one external resource introspecting at url.
+func remoteResource(t *testing.T, url, frequency string) http.Handler {
+	t.Helper()
+	cfg := load(t, `
+realm "corp" {}
+protected_resource "api" {
+  realm              = realm.corp
+  token_validation   = "external"
+  required_scopes    = ["a"]
+  introspection_url  = "`+url+`"
+  client_id          = "api"
+  client_secret      = env("GATEWAY_SECRET")
+  validate_frequency = "`+frequency+`"
+}
+`)
+	rs := resource.New(resource.Options{})
+	if err := rs.Load(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return rs.Handler()
+}
+
+// checkAll sends one check per token at once and returns the statuses.
+func checkAll(h http.Handler, tokens []string) []int {
+	out := make([]int, len(tokens))
+	var wg sync.WaitGroup
+	for i, tok := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, "/api/v1/authz/api", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			h.ServeHTTP(rec, req)
+			out[i] = rec.Code
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// TestRemoteIntrospectionBounded: a burst of new tokens (the checks are
+// not rate limited) keeps at most 32 calls in flight to the introspection
+// server; the rest wait and are answered.
+func TestRemoteIntrospectionBounded(t *testing.T) {
+	b := &blockingIntrospection{release: make(chan struct{})}
+	srv := httptest.NewServer(b)
+	defer srv.Close()
+	h := remoteResource(t, srv.URL, "transaction")
+	tokens := make([]string, 100)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("token-%d", i)
+	}
+	done := make(chan []int)
+	go func() { done <- checkAll(h, tokens) }()
+	b.waitInFlight(t, 32)
+	close(b.release)
+	for i, code := range <-done {
+		if code != http.StatusOK {
+			t.Errorf("token %d: %d", i, code)
+		}
+	}
+	if calls, _, most := b.stats(); most > 32 || calls != len(tokens) {
+		t.Errorf("%d calls, at most %d at once; want %d, at most 32", calls, most, len(tokens))
+	}
+}
+
+// TestConcurrentChecksShareOneIntrospection: with a cache, checks of one
+// token that arrive together cost one introspection.
+func TestConcurrentChecksShareOneIntrospection(t *testing.T) {
+	for _, freq := range []string{"interval", "session"} {
+		t.Run(freq, func(t *testing.T) {
+			b := &blockingIntrospection{release: make(chan struct{})}
+			srv := httptest.NewServer(b)
+			defer srv.Close()
+			h := remoteResource(t, srv.URL, freq)
+			tokens := make([]string, 50)
+			for i := range tokens {
+				tokens[i] = "the-same-token"
+			}
+			done := make(chan []int)
+			go func() { done <- checkAll(h, tokens) }()
+			b.waitInFlight(t, 1)
+			close(b.release)
+			for i, code := range <-done {
+				if code != http.StatusOK {
+					t.Errorf("check %d: %d", i, code)
+				}
+			}
+			if calls, _, _ := b.stats(); calls != 1 {
+				t.Errorf("%d introspections for one token, want 1", calls)
 			}
 		})
 	}

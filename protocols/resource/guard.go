@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/authd/authd/dsl"
 )
 
@@ -18,6 +20,12 @@ const (
 	sessionCacheCap = time.Hour
 	// cacheEntries bounds the introspection cache of one resource.
 	cacheEntries = 10000
+	// maxRemoteIntrospections bounds the calls one resource has in flight
+	// to its introspection_url. The checks are not rate limited per
+	// address (a gateway sends them all from one), and every token not
+	// seen before is a call: bursts of them wait for a slot instead of
+	// flooding the introspection server.
+	maxRemoteIntrospections = 32
 )
 
 // guard is one protected_resource, compiled.
@@ -46,6 +54,9 @@ type guard struct {
 	frequency  string
 	interval   time.Duration
 	cache      *cache
+	// flight joins concurrent checks of one token (by cache key) into one
+	// introspection while answers are cached.
+	flight singleflight.Group
 }
 
 type claimHeader struct{ header, claim string }
@@ -93,7 +104,7 @@ func (s *Server) newGuard(pr *dsl.ProtectedResource, clientRealm map[string]stri
 			g.cache = newCache(cacheEntries)
 		}
 		if pr.IntrospectionURL != "" {
-			ri := &remoteIntrospection{url: pr.IntrospectionURL, clientID: pr.ClientID, secret: pr.ClientSecret.Value(), http: s.opts.HTTP, now: s.opts.Now}
+			ri := &remoteIntrospection{url: pr.IntrospectionURL, clientID: pr.ClientID, secret: pr.ClientSecret.Value(), http: s.opts.HTTP, now: s.opts.Now, sem: make(chan struct{}, maxRemoteIntrospections)}
 			g.introspect = ri.introspect
 			return g, nil
 		}
@@ -148,24 +159,25 @@ func (g *guard) checkInternal(ctx context.Context, token string) (*tokenInfo, er
 }
 
 // checkExternal introspects, answering from the cache while a positive
-// answer is fresh.
+// answer is fresh. With a cache, concurrent checks of one token share one
+// introspection, whose answer is cached before they are let go (so a
+// burst of requests with a new token costs one call). The shared call
+// outlives a caller that gives up, since others may wait for it; the
+// HTTP client's timeout bounds it.
 func (g *guard) checkExternal(ctx context.Context, token string) (*tokenInfo, error) {
 	now := g.now()
-	var key [32]byte
-	if g.cache != nil {
-		key = cacheKey(token)
-		if info := g.cache.get(key, now); info != nil {
-			return checkTimes(info, now)
+	if g.cache == nil {
+		return g.introspectValid(ctx, token, now)
+	}
+	key := cacheKey(token)
+	if info := g.cache.get(key, now); info != nil {
+		return checkTimes(info, now)
+	}
+	v, err, _ := g.flight.Do(string(key[:]), func() (any, error) {
+		info, err := g.introspectValid(context.WithoutCancel(ctx), token, now)
+		if err != nil {
+			return nil, err
 		}
-	}
-	info, err := g.introspect(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checkTimes(info, now); err != nil {
-		return nil, err
-	}
-	if g.cache != nil {
 		until := now.Add(g.interval)
 		if g.frequency == "session" {
 			until = now.Add(sessionCacheCap)
@@ -177,8 +189,21 @@ func (g *guard) checkExternal(ctx context.Context, token string) (*tokenInfo, er
 			until = info.expires
 		}
 		g.cache.put(key, info, until, now)
+		return info, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return info, nil
+	return v.(*tokenInfo), nil
+}
+
+// introspectValid introspects and refuses an expired answer.
+func (g *guard) introspectValid(ctx context.Context, token string, now time.Time) (*tokenInfo, error) {
+	info, err := g.introspect(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return checkTimes(info, now)
 }
 
 func checkTimes(info *tokenInfo, now time.Time) (*tokenInfo, error) {

@@ -23,9 +23,17 @@ type remoteIntrospection struct {
 	url, clientID, secret string
 	http                  *http.Client
 	now                   func() time.Time
+	// sem holds a slot per call in flight (maxRemoteIntrospections).
+	sem chan struct{}
 }
 
 func (ri *remoteIntrospection) introspect(ctx context.Context, token string) (*tokenInfo, error) {
+	select {
+	case ri.sem <- struct{}{}:
+		defer func() { <-ri.sem }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", errUnavailable, ctx.Err())
+	}
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ri.url, strings.NewReader(form.Encode()))
 	if err != nil {

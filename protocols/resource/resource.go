@@ -24,6 +24,15 @@
 // Every required scope must be in the token (else 403 insufficient_scope),
 // the token must name one of the resource's audiences when it lists any,
 // and an authd token must belong to a relying party of the resource's realm.
+//
+// authd run does not put the endpoint behind the per-address rate limit: a
+// gateway sends the checks of all its clients from its one address, and a
+// check does no password or code work. What a flood of unknown tokens
+// could still cost is bounded here instead: checks of one token that
+// arrive together share one introspection (when answers are cached), a
+// resource has at most 32 calls in flight to its introspection_url (more
+// wait for a slot), and an unknown kid refetches a jwks_url at most every
+// 10 s. Clients are limited at the gateway, which sees their addresses.
 package resource
 
 import (
