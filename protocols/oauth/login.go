@@ -14,9 +14,23 @@ import (
 	"github.com/authd/authd/protocols/oauth/pages"
 )
 
-// maxHold bounds how long a push wait page's refresh is held open waiting
-// for the answer (the engine wakes it at once when the answer comes).
-const maxHold = 5 * time.Second
+// DefaultPushHold is Config.PushHold when it is zero: how long a push wait
+// page's refresh is held open waiting for the answer (the engine wakes it
+// at once when the answer comes), so a page refreshing every second costs
+// one request per five seconds, not five.
+const DefaultPushHold = 5 * time.Second
+
+// pushHold is the configured hold of a wait page's refresh; 0 for none.
+func (p *Provider) pushHold() time.Duration {
+	switch h := p.cfg.PushHold; {
+	case h < 0:
+		return 0
+	case h == 0:
+		return DefaultPushHold
+	default:
+		return h
+	}
+}
 
 // maxFormBytes bounds a login form; an answer is a few hundred bytes.
 const maxFormBytes = 64 << 10
@@ -48,7 +62,7 @@ func (p *Provider) loginContext(w http.ResponseWriter, r *http.Request, now time
 }
 
 // loginPage shows the step the journey waits at. With poll=1 (the push
-// wait page refreshing itself) it first waits up to maxHold for the answer,
+// wait page refreshing itself) it first waits up to pushHold for the answer,
 // then moves the journey on.
 func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
@@ -66,7 +80,7 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.URL.Query().Get("poll") == "1" && waitOf(s.Pending) != nil {
-		hold := maxHold
+		hold := p.pushHold()
 		if !s.Until.IsZero() {
 			hold = min(hold, time.Until(s.Until))
 		}

@@ -51,6 +51,10 @@ type Config struct {
 	// RefreshGrace lets parallel refreshes of one refresh token succeed
 	// within it (default storage.DefaultRefreshGrace; negative: none).
 	RefreshGrace time.Duration
+	// PushHold bounds how long a push wait page's refresh is held open for
+	// the answer (default DefaultPushHold; negative: not held, the refresh
+	// moves the journey on at once, as tests of the page flow want).
+	PushHold time.Duration
 	// UserLimit, when set, bounds the answers carrying a password or code
 	// per realm and user (login pages and the password grant), shared with
 	// the journey API's limiter so a guesser cannot switch front ends; over
