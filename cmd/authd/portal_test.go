@@ -25,10 +25,12 @@ const (
 )
 
 // portalReceiver is the portal's callback endpoint: it records every
-// callback and refuses the first fail ones with 503, so authd must retry.
+// callback and refuses the first fail ones with 503 (and every one while
+// down is set), so authd must retry.
 type portalReceiver struct {
 	mu      sync.Mutex
 	fail    int
+	down    bool
 	calls   int
 	auths   []string
 	results []map[string]any
@@ -46,28 +48,50 @@ func (p *portalReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad callback", http.StatusBadRequest)
 		return
 	}
-	if p.calls <= p.fail {
+	if p.calls <= p.fail || p.down {
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
 	p.results = append(p.results, res)
 }
 
-// waitResult polls until a callback was accepted.
-func (p *portalReceiver) waitResult(t *testing.T, s *runningServer) (map[string]any, int, []string) {
+// waitResult polls until n callbacks were accepted and returns the n-th.
+func (p *portalReceiver) waitResult(t *testing.T, s *runningServer, n int) (map[string]any, int, []string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
-		if len(p.results) > 0 {
+		if len(p.results) >= n {
 			defer p.mu.Unlock()
-			return p.results[0], p.calls, append([]string(nil), p.auths...)
+			return p.results[n-1], p.calls, append([]string(nil), p.auths...)
 		}
 		p.mu.Unlock()
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no callback accepted:\n%s", s.output())
+	t.Fatalf("callback %d never accepted:\n%s", n, s.output())
 	return nil, 0, nil
+}
+
+// waitCalls polls until the receiver was called n times.
+func (p *portalReceiver) waitCalls(t *testing.T, s *runningServer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		calls := p.calls
+		p.mu.Unlock()
+		if calls >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("callback attempt %d never came:\n%s", n, s.output())
+}
+
+func (p *portalReceiver) setDown(down bool) {
+	p.mu.Lock()
+	p.down = down
+	p.mu.Unlock()
 }
 
 // portalConfig is examples/portal on a free port, without public_url,
@@ -128,7 +152,8 @@ func portalStart(t *testing.T, addr, user, pass, body string) (int, map[string]a
 // the phone shows the secure message (device and location from the test
 // geoip database) and approves, and the result reaches the portal's
 // callback server with the callback's basic auth, after one refused
-// attempt. A wrong secret and a client calling from outside its
+// attempt; a result still undelivered when authd stops is delivered after
+// the restart. A wrong secret and a client calling from outside its
 // allowed_ips are refused; a reload that drops the address refuses the
 // portal too.
 func TestPortalStartAndCallback(t *testing.T) {
@@ -191,7 +216,7 @@ func TestPortalStartAndCallback(t *testing.T) {
 		want(t, 0, []string{"Anmeldung beim Portal Gerät: Windows Chrome, Ort: CH, Zurich, Winterthur"}, nil)
 	ue.run(t, "authenticator", "approve", "-state", state).want(t, 0, []string{"approved the sign-in of alice@corp"}, nil)
 
-	res, calls, auths := rcv.waitResult(t, srv)
+	res, calls, auths := rcv.waitResult(t, srv, 1)
 	if res["outcome"] != "success" || res["user"] != "alice" || res["journey"] != "portal_push" || res["session"] != out["session"] {
 		t.Errorf("callback %v; want alice's success for session %v", res, out["session"])
 	}
@@ -209,6 +234,24 @@ func TestPortalStartAndCallback(t *testing.T) {
 		if strings.Contains(srv.output()+audit.stdout, s) {
 			t.Fatalf("a secret is in the log or audit:\n%s", srv.output())
 		}
+	}
+
+	// A result the portal did not take before authd stopped is delivered
+	// after the restart.
+	rcv.setDown(true)
+	st, out = portalStart(t, srv.addr, "portal", portalSecret, body)
+	if st != http.StatusOK || out["status"] != "pending" {
+		t.Fatalf("second start: %d %v", st, out)
+	}
+	ue.run(t, "authenticator", "approve", "-state", state).want(t, 0, []string{"approved the sign-in of alice@corp"}, nil)
+	rcv.waitCalls(t, srv, 3)
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	rcv.setDown(false)
+	srv = e.startServer(t)
+	if res, _, _ := rcv.waitResult(t, srv, 2); res["outcome"] != "success" || res["session"] != out["session"] {
+		t.Errorf("callback after the restart %v; want the success of session %v", res, out["session"])
 	}
 
 	// A reload that drops the loopback address refuses the portal at once.
