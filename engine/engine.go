@@ -259,6 +259,10 @@ func (e *Engine) Resume(ctx context.Context, id string, answers []Callback, req 
 	if err != nil {
 		return nil, err
 	}
+	// Services may commit a write with this request's save (JoinSave);
+	// whatever is left when it returns was not saved.
+	ctx, cj := withCommitJoin(ctx)
+	defer cj.settle(0, errNotSaved)
 	return e.advance(ctx, s, j, p, filled, &req, now)
 }
 
@@ -406,7 +410,7 @@ func (e *Engine) advance(ctx context.Context, s *Session, j *Journey, p *Program
 		}
 		switch {
 		case len(res.Callbacks) > 0:
-			return e.suspend(s, j, res.Callbacks, now)
+			return e.suspend(ctx, s, j, res.Callbacks, now)
 		case res.Enter != "":
 			inner := p.Journeys[res.Enter]
 			if inner == nil || len(s.Stack) >= maxInnerDepth {
@@ -459,7 +463,7 @@ func (e *Engine) process(ctx context.Context, cn *CompiledNode, nc *Context) (re
 	return res, err
 }
 
-func (e *Engine) suspend(s *Session, j *Journey, cbs []Callback, now time.Time) (*Response, error) {
+func (e *Engine) suspend(ctx context.Context, s *Session, j *Journey, cbs []Callback, now time.Time) (*Response, error) {
 	pending := make([]Callback, len(cbs))
 	copy(pending, cbs)
 	seen := map[string]bool{}
@@ -480,7 +484,7 @@ func (e *Engine) suspend(s *Session, j *Journey, cbs []Callback, now time.Time) 
 	}
 	s.Pending = pending
 	s.Until = until
-	if err := e.save(s); err != nil {
+	if err := e.save(s, joinFrom(ctx)); err != nil {
 		return nil, err
 	}
 	return &Response{
@@ -502,7 +506,7 @@ func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome
 			User: s.User, Created: s.Created, Expires: s.Expires, Finished: true,
 			Outcome: o, Version: s.Version,
 		}
-		if err := e.save(t); err != nil {
+		if err := e.save(t, joinFrom(ctx)); err != nil {
 			e.ended(ctx, s, req, "error", "the journey's end could not be stored ("+reason+")")
 			return nil, err
 		}
@@ -516,8 +520,12 @@ func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome
 // errStale reports a lost race with another writer of the same session.
 var errStale = errors.New("the session was changed by another request")
 
-// save writes the session if nobody else wrote it since it was read.
-func (e *Engine) save(s *Session) error {
+// save writes the session if nobody else wrote it since it was read,
+// together with the writes services joined to it (JoinSave), which hear
+// how the commit went.
+func (e *Engine) save(s *Session, cj *commitJoin) (err error) {
+	joined := cj.take()
+	defer func() { cj.settle(len(joined), err) }()
 	prev := s.Version
 	s.Version++
 	data, err := json.Marshal(s)
@@ -541,6 +549,11 @@ func (e *Engine) save(s *Session) error {
 			}
 			if cur == nil || json.Unmarshal(cur, &v) != nil || v.Version != prev {
 				return errStale
+			}
+		}
+		for _, fn := range joined {
+			if err := fn(tx); err != nil {
+				return err
 			}
 		}
 		return tx.Put(bucketSessions, id, data)

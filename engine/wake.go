@@ -78,3 +78,15 @@ func (e *Engine) WakeChan(sessionID string) <-chan struct{} {
 	}
 	return c
 }
+
+// WakeHeld is Wake that also reports whether a front end was holding the
+// session at that moment (and so is resuming it now). The push service
+// uses it to decide whether to wait for the resumed request to commit a
+// device's answer with its own save, or to write the answer at once.
+func (e *Engine) WakeHeld(sessionID string) bool {
+	e.wake.mu.Lock()
+	held := e.wake.ch[sessionID] != nil
+	e.wake.mu.Unlock()
+	e.wakeUp(sessionID, true)
+	return held
+}

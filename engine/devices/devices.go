@@ -379,8 +379,10 @@ func (s *Store) MarkDead(id, reason string, now time.Time) error {
 	})
 }
 
-// Touch records that the device was used (an answer or a fetch), at most
-// once a minute per device so busy devices cost no writes.
+// Touch records that the device was used, at most once a minute per
+// device so busy devices cost no writes. The push endpoints no longer call
+// it: an answer records last_used inside its flip (DecideIn), and a fetch
+// of pending pushes writes nothing, so last_used is "last answered".
 func (s *Store) Touch(id string, now time.Time) error {
 	d, err := s.Device(id)
 	if err != nil || now.Sub(d.LastUsed) < time.Minute {
@@ -603,40 +605,74 @@ func (s *Store) Push(id string, now time.Time) (*Push, error) {
 // expired). decide returning an error aborts without a change. The push
 // is returned as it ended. It is a plain Update, not a Batch: the answer
 // is what a waiting login resumes on, so it must not wait for a batch.
+// DecideIn is the same inside a transaction the caller runs.
 func (s *Store) Decide(id string, now time.Time, decide func(*Push) error) (*Push, error) {
 	var (
-		out     *Push
-		expired bool
+		out *Push
+		err error
 	)
-	err := s.kv.Update(func(tx store.Tx) error {
-		expired = false
-		p, err := getJSON[Push](tx, bucketPushes, []byte(id))
-		if err != nil {
-			return err
+	uerr := s.kv.Update(func(tx store.Tx) error {
+		out, err = DecideIn(tx, id, now, decide)
+		if errors.Is(err, ErrExpired) {
+			return nil // stored as expired: commit, report ErrExpired
 		}
-		if p == nil {
-			return ErrNotFound
-		}
-		out = p
-		if p.State != StatePending {
-			return ErrNotPending
-		}
-		if !now.Before(p.Expires) {
-			// Stored as expired (the transaction commits), reported as
-			// ErrExpired.
-			p.State = StateExpired
-			expired = true
-			return savePush(tx, p)
-		}
-		if err := decide(p); err != nil {
-			return err
-		}
-		return savePush(tx, p)
+		return err
 	})
-	if err == nil && expired {
-		return out, ErrExpired
+	if uerr != nil {
+		return out, uerr
 	}
 	return out, err
+}
+
+// DecideIn is Decide's transaction: it flips the pending push id inside
+// tx, so a caller can commit the flip together with other writes (the
+// waiting session's own save, so the answer and the resumed login share
+// one fsync). On ErrExpired the push has been written as expired and the
+// caller should commit. When the flip records an answering device
+// (AnsweredBy), that device's last_used is set in the same transaction
+// (at most once a minute per device, so busy devices cost no extra page
+// writes): the answer path makes no separate write for it.
+func DecideIn(tx store.Tx, id string, now time.Time, decide func(*Push) error) (*Push, error) {
+	p, err := getJSON[Push](tx, bucketPushes, []byte(id))
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, ErrNotFound
+	}
+	if p.State != StatePending {
+		return p, ErrNotPending
+	}
+	if !now.Before(p.Expires) {
+		p.State = StateExpired
+		if err := savePush(tx, p); err != nil {
+			return p, err
+		}
+		return p, ErrExpired
+	}
+	if err := decide(p); err != nil {
+		return p, err
+	}
+	if err := savePush(tx, p); err != nil {
+		return p, err
+	}
+	if p.AnsweredBy != "" {
+		if err := touchIn(tx, p.AnsweredBy, now); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// touchIn sets a device's last_used to now unless it was set less than a
+// minute before.
+func touchIn(tx store.Tx, id string, now time.Time) error {
+	d, err := deviceByID(tx, id)
+	if err != nil || d == nil || now.Sub(d.LastUsed) < time.Minute {
+		return err
+	}
+	d.LastUsed = now
+	return putJSON(tx, bucketDevices, deviceKey(d.Realm, d.User, d.ID), d)
 }
 
 func savePush(tx store.Tx, p *Push) error {

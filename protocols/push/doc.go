@@ -54,8 +54,24 @@
 // transaction, so of several devices the first answer wins and a replay
 // finds the push decided. Every rejection is logged as an audit line
 // (event=push.answer_rejected); "deny and report" logs event=push.reported
-// at warning level. After the flip it calls engine.Wake for the session,
-// so a held RADIUS request or a long-polling page resumes at once.
+// at warning level.
+//
+// One commit per answer. The answer's verdict is worked out from the
+// stored push, published in memory (one answer per push is in flight in
+// the process; authd holds the store's file lock, so no other process
+// answers) and the session is woken at once (engine.WakeHeld). The held
+// RADIUS request or long-polling page resumes, reads the verdict in
+// PushStatus and commits the flip inside its own save (engine.JoinSave):
+// the flip, the device's last_used and the resumed login's write are one
+// store transaction, so both replies wait for one fsync instead of three
+// (the fetch used to write last_used, the flip was a commit of its own,
+// then the login's save). If nobody holds the session, or the resumed
+// request has not committed it within 100 ms, the answer writes the flip
+// itself. Either way the flip is one transaction that re-checks the push
+// (DecideIn), the device is told the verdict only once it is stored, and
+// a login can only succeed in a commit that also stores the approval, so
+// a kill -9 at any point leaves either both or neither. A fetch of
+// pending pushes writes nothing; last_used is the last answer.
 //
 // Expiry. A pending push past its expiry reads as expired;
 // push_result_verifier then clears state.push_message_id so push_sender

@@ -287,12 +287,15 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who := []any{"device", dev.ID, "realm", dev.Realm, "user", dev.User, "message", short(c.MessageID)}
-	var verdict struct{ wrongDevice, wrongChallenge bool }
-	p, err := s.store.Decide(c.MessageID, now, func(p *devices.Push) error {
-		verdict.wrongDevice = p.Realm != dev.Realm || p.User != dev.User || !p.SentTo(dev.ID)
-		verdict.wrongChallenge = p.Challenge != c.Challenge
-		if verdict.wrongDevice || verdict.wrongChallenge {
-			return errRejected
+	// decide is a pure function of the stored push: the store
+	// transaction that writes the flip may run it again, possibly on the
+	// resumed login's goroutine (see answer).
+	decide := func(p *devices.Push) error {
+		if p.Realm != dev.Realm || p.User != dev.User || !p.SentTo(dev.ID) {
+			return errWrongDevice
+		}
+		if p.Challenge != c.Challenge {
+			return errWrongChallenge
 		}
 		p.AnsweredBy, p.AnsweredAt = dev.ID, now
 		switch {
@@ -307,18 +310,19 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 			p.State, p.Reason = devices.StateApproved, ""
 		}
 		return nil
-	})
+	}
+	p, woke, err := s.answer(c.MessageID, now, decide)
 	switch {
 	case err == nil:
 	case errors.Is(err, devices.ErrNotFound):
 		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", who...)
 		return
-	case errors.Is(err, errRejected) && verdict.wrongDevice:
+	case errors.Is(err, errWrongDevice):
 		// Same answer as an unknown push: a device learns nothing about
 		// pushes that are not its own.
 		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(who, "detail", "wrong device")...)
 		return
-	case errors.Is(err, errRejected):
+	case errors.Is(err, errWrongChallenge):
 		s.rejected(w, r, http.StatusForbidden, "wrong_challenge", "the answer does not carry this push's challenge", who...)
 		return
 	case errors.Is(err, devices.ErrNotPending):
@@ -333,10 +337,12 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		s.fault(w, r, err)
 		return
 	}
-	// The flip is stored: wake the journey first, then do the rest.
-	s.wake(p.SessionID)
+	// The flip is stored (and the device's last_used with it): wake the
+	// journey first, unless answer already did, then do the rest.
+	if !woke {
+		s.wake(p.SessionID)
+	}
 	metrics.PushAnswered(p.State, now.Sub(p.Created))
-	defer func() { _ = s.store.Touch(dev.ID, now) }()
 	out := wire.RespondResponse{MessageID: p.ID, Status: p.State, Reason: p.Reason}
 	switch {
 	case p.Reason == devices.ReasonWrongNumber:
@@ -358,7 +364,11 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-var errRejected = errors.New("rejected")
+// Verdicts of decide that reject an answer without a flip.
+var (
+	errWrongDevice    = errors.New("answer from a device the push did not go to")
+	errWrongChallenge = errors.New("answer without the push's challenge")
+)
 
 // handlePending is GET /api/v1/push/pending: the pushes pending for the
 // signing device, with their details. ?wait=SECONDS (at most 30) waits
@@ -399,7 +409,8 @@ func (s *Service) handlePending(w http.ResponseWriter, r *http.Request) {
 		}
 		left := time.Until(deadline)
 		if len(list) > 0 || left <= 0 {
-			_ = s.store.Touch(dev.ID, now)
+			// No last_used write here: a fetch costs no commit (an
+			// answer records last_used inside its flip).
 			writeJSON(w, http.StatusOK, wire.PendingResponse{Pushes: list})
 			return
 		}

@@ -51,8 +51,9 @@ type Service struct {
 	publicURL atomic.Pointer[string]
 	mux       *http.ServeMux
 
-	notify waiters // poll devices waiting for a new push
-	nonces nonceCache
+	notify  waiters // poll devices waiting for a new push
+	answers answers // device answers between their check and their commit
+	nonces  nonceCache
 	// sendWG tracks deliveries, so Close waits for none.
 	sendWG sync.WaitGroup
 }
@@ -446,8 +447,16 @@ func randInt(n int) int {
 }
 
 // PushStatus implements engine.PushService.
-func (s *Service) PushStatus(_ context.Context, realm, user, id string, now time.Time) (*engine.PushStatus, error) {
-	p, err := s.store.Push(id, now)
+func (s *Service) PushStatus(ctx context.Context, realm, user, id string, now time.Time) (*engine.PushStatus, error) {
+	// An answer in flight is read from memory when this request commits
+	// it with its own save (see answer); otherwise it is waited for.
+	p, ok, err := s.tentative(ctx, realm, user, id)
+	if err != nil {
+		return nil, pushErr(engine.PushReasonStoreError, err)
+	}
+	if !ok {
+		p, err = s.store.Push(id, now)
+	}
 	if errors.Is(err, devices.ErrNotFound) || (err == nil && (p.Realm != realm || p.User != user)) {
 		return nil, pushErr(engine.PushReasonNotFound, errors.New("no such push for this user"))
 	}
