@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/dsl"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/clientinfo/geotest"
+	"github.com/authd/authd/engine/store/memstore"
 )
 
 const (
@@ -263,5 +267,73 @@ func TestPortalStartAndCallback(t *testing.T) {
 	}
 	if code := srv.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestPortalFrontLoad: clients naming one geoip file share one database,
+// an unchanged file is not read again on a reload, a changed one is, and a
+// file that is no database refuses the configuration and keeps the running
+// clients.
+func TestPortalFrontLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "geo.mmdb")
+	copyFile := func(from string) {
+		t.Helper()
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(geotest.Write(t, geotest.Place{Network: "203.0.113.0/24", CountryCode: "CH", Region: "Zurich", City: "Winterthur"}))
+	cfg := func() *dsl.Config {
+		return &dsl.Config{APIClients: map[string]*dsl.APIClient{
+			"a": {Name: "a", GeoIPDatabase: path},
+			"b": {Name: "b", GeoIPDatabase: path, MessageTemplates: map[string]string{"de": "[message] [city]"}},
+			"c": {Name: "c"},
+		}}
+	}
+	p := newPortalFront(memstore.New(), audit.Discard, slog.New(slog.DiscardHandler))
+	first := cfg()
+	if err := p.Load(first); err != nil {
+		t.Fatal(err)
+	}
+	cur := p.cur.Load()
+	db := cur.composers["a"].Geo
+	if db == nil || cur.composers["b"].Geo != db || cur.composers["c"].Geo != nil {
+		t.Fatalf("composers %+v %+v %+v; want a and b to share one database, c none", cur.composers["a"], cur.composers["b"], cur.composers["c"])
+	}
+	if err := p.Load(cfg()); err != nil {
+		t.Fatal(err)
+	}
+	if p.cur.Load().composers["a"].Geo != db {
+		t.Error("an unchanged file was read again")
+	}
+
+	copyFile(geotest.Write(t,
+		geotest.Place{Network: "203.0.113.0/24", CountryCode: "CH", Region: "Zurich", City: "Winterthur"},
+		geotest.Place{Network: "198.51.100.0/24", CountryCode: "DE", Region: "Bavaria", City: "Munich"}))
+	if err := p.Load(cfg()); err != nil {
+		t.Fatal(err)
+	}
+	next := p.cur.Load().composers["a"].Geo
+	if next == db {
+		t.Fatal("a changed file was not read again")
+	}
+	if c, _, _, err := next.Lookup("198.51.100.7"); c != "DE" || err != nil {
+		t.Errorf("the new database answers %q %v", c, err)
+	}
+
+	running := p.cur.Load()
+	if err := os.WriteFile(path, []byte("not a database, but longer than the old one to change its size"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Load(cfg()); err == nil || !strings.Contains(err.Error(), `api_client "a"`) {
+		t.Fatalf("Load of a broken database = %v; want an error naming the client", err)
+	}
+	if p.cur.Load() != running {
+		t.Error("a refused configuration replaced the running clients")
 	}
 }
