@@ -302,3 +302,42 @@ func TestHeldRequestsGauge(t *testing.T) {
 	}
 	waitMetric(t, "authd_radius_held_requests", nil, 0)
 }
+
+// TestRejectsWithoutAJourneyAreAudited: an Access-Reject that no journey
+// answered (no policy, an unknown State, CHAP) gets a journey audit entry
+// of its own, as the engine writes one for every journey that ends.
+func TestRejectsWithoutAJourneyAreAudited(t *testing.T) {
+	cases := []struct {
+		name, reason string
+		mod          func(*Config, *Options)
+		req          *radius.Packet
+	}{
+		{"no policy", "radius: no radius_policy matches the request", func(c *Config, _ *Options) {
+			c.Policies = []Policy{{Name: "elsewhere", Clients: []string{"local6"}, Realm: "corp", Journey: "pap"}}
+		}, accessRequest("alice", pw("secret"))},
+		{"unknown State", "radius: unknown, expired, reused or foreign State", nil,
+			accessRequest("alice", pw("123456"), nasID("mfa"), withState([]byte("0123456789abcdef0123")))},
+		{"CHAP", "radius: CHAP is not supported; configure PAP on the NAS", nil,
+			accessRequest("alice", nil, func(p *radius.Packet) { p.Add(attrCHAPPassword, make(radius.Attribute, 17)) })},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, log := auditEnv(t, tc.mod)
+			if r := e.exchange(tc.req); r.Code != radius.CodeAccessReject {
+				t.Fatalf("got %v, want Access-Reject", r.Code)
+			}
+			p, err := log.Query(audit.Query{Kind: audit.KindJourney})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Entries) != 1 {
+				t.Fatalf("%d journey entries, want 1: %+v", len(p.Entries), p.Entries)
+			}
+			got := p.Entries[0]
+			if got.Reason != tc.reason || got.User != "alice" || got.Result != audit.ResultFailure ||
+				got.Frontend != engine.FrontendRADIUS || got.Client != "127.0.0.1" || got.Detail["radius_client"] != "local" {
+				t.Errorf("audit entry %+v", got)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/users"
 )
@@ -240,13 +241,13 @@ func (s *Server) access(rq *request) []byte {
 		rq.user = string(name)
 	}
 	if _, chap := attrs.Lookup(attrCHAPPassword); chap {
-		return s.reject(rq, "CHAP is not supported; configure PAP on the NAS")
+		return s.rejectUnstarted(rq, "CHAP is not supported; configure PAP on the NAS")
 	}
 	if _, eap := attrs.Lookup(attrEAPMessage); eap {
-		return s.reject(rq, "EAP is not supported; configure PAP on the NAS")
+		return s.rejectUnstarted(rq, "EAP is not supported; configure PAP on the NAS")
 	}
 	if rq.user == "" || !utf8.ValidString(rq.user) {
-		return s.reject(rq, "no usable User-Name")
+		return s.rejectUnstarted(rq, "no usable User-Name")
 	}
 	if pw, ok := attrs.Lookup(attrUserPassword); ok {
 		if len(pw) == 0 || len(pw) > maxPasswordLen || len(pw)%16 != 0 {
@@ -316,7 +317,7 @@ func (s *Server) pickPolicy(rq *request) *Policy {
 func (s *Server) start(rq *request) []byte {
 	p := s.pickPolicy(rq)
 	if p == nil {
-		return s.reject(rq, "no radius_policy matches the request")
+		return s.rejectUnstarted(rq, "no radius_policy matches the request")
 	}
 	rq.policy = p
 	pass := rq.pass
@@ -351,11 +352,11 @@ func splitFactor(pass string) (string, string) {
 func (s *Server) resume(rq *request, state []byte) []byte {
 	c := s.states.take(state, rq.client.Name, rq.user, time.Now())
 	if c == nil {
-		return s.reject(rq, "unknown, expired, reused or foreign State")
+		return s.rejectUnstarted(rq, "unknown, expired, reused or foreign State")
 	}
 	p := rq.cfg.policies[c.policy]
 	if p == nil {
-		return s.reject(rq, "the challenge's policy was removed by a reload")
+		return s.rejectUnstarted(rq, "the challenge's policy was removed by a reload")
 	}
 	rq.policy = p
 	var answers []engine.Callback
@@ -665,6 +666,28 @@ func (s *Server) reject(rq *request, reason string) []byte {
 	}
 	s.log.Info("radius: access reject", "client", rq.client.Name, "user", printable(rq.user), "policy", policy, "reason", reason)
 	return s.encode(radius.CodeAccessReject, rq.raw, rq.client, replyMessages(s.rejectMsg))
+}
+
+// rejectUnstarted rejects a request that no journey answered (no policy
+// matched, an unknown State, CHAP): the engine audits every journey that
+// ends, so these get their audit entry here, or an operator would find the
+// NAS's rejects nowhere in the audit log. The reply is reject's, the same
+// for every reason.
+func (s *Server) rejectUnstarted(rq *request, reason string) []byte {
+	e := audit.Entry{
+		Kind: audit.KindJourney, Frontend: engine.FrontendRADIUS, User: printable(rq.user),
+		Client: rq.req.ClientIP, Result: audit.ResultFailure, Reason: "radius: " + reason,
+		Detail: map[string]string{"radius_client": rq.client.Name, "nas_ip": rq.from.Addr().Unmap().String()},
+	}
+	if e.Client == "" {
+		e.Client = rq.from.Addr().Unmap().String()
+	}
+	if rq.policy != nil {
+		e.Realm = rq.policy.Realm
+		e.Detail["radius_policy"] = rq.policy.Name
+	}
+	s.audit.Log(s.ctx, e)
+	return s.reject(rq, reason)
 }
 
 func (s *Server) replyAttributes(rq *request, resp *engine.Response) ([]*radius.AVP, error) {

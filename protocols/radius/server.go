@@ -36,8 +36,9 @@ type Options struct {
 	Limits Limits
 	// RejectMessage replaces DefaultRejectMessage.
 	RejectMessage string
-	// Audit receives dropped packets (aggregated: see dropaudit.go);
-	// default the engine's audit logger (Engine.Services().Audit), which
+	// Audit receives dropped packets (aggregated: see dropaudit.go) and
+	// the rejects no journey answered (no radius_policy matched, an
+	// unknown State, CHAP or EAP); default the engine's audit logger (Engine.Services().Audit), which
 	// is the store's audit log under authd run.
 	Audit audit.Logger
 }
@@ -49,6 +50,7 @@ type Server struct {
 	log       *slog.Logger
 	drops     *rateLog
 	dropAudit *dropAudit
+	audit     audit.Logger
 	lim       Limits
 	rejectMsg string
 
@@ -101,14 +103,14 @@ func New(cfg *Config, o Options) (*Server, error) {
 	}
 	s := &Server{
 		eng: o.Engine, log: o.Log, drops: newRateLog(o.Log), lim: lim, rejectMsg: o.RejectMessage,
-		dropAudit: newDropAudit(o.Audit, lim),
-		states:    newStateTable(lim.MaxChallenges),
-		cache:     newReplyCache(lim.ReplyCacheTTL),
-		holds:     holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
-		sem:       make(chan struct{}, lim.MaxInflight),
-		jobs:      make(chan job),
-		done:      make(chan struct{}),
-		conns:     map[net.PacketConn]struct{}{},
+		dropAudit: newDropAudit(o.Audit, lim), audit: o.Audit,
+		states: newStateTable(lim.MaxChallenges),
+		cache:  newReplyCache(lim.ReplyCacheTTL),
+		holds:  holdCounter{byClient: map[string]int{}, byUser: map[string]int{}},
+		sem:    make(chan struct{}, lim.MaxInflight),
+		jobs:   make(chan job),
+		done:   make(chan struct{}),
+		conns:  map[net.PacketConn]struct{}{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.cfg.Store(c)
