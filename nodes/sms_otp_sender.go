@@ -163,9 +163,15 @@ func (n *smsOTPSender) Process(ctx context.Context, nc *engine.Context) (engine.
 	}
 	if m := nc.Session.Origin.Message; m != "" {
 		// An api_client's secure message (protocols/api portal.go): where
-		// the login comes from, on its own line before the code, so the
-		// user can tell their own login from someone else's.
-		body = m + "\n" + body
+		// the login comes from, so the user can tell their own login from
+		// someone else's. Its {{code}} (the default SMS messages have one)
+		// takes the code; without one the message goes on its own line
+		// before the configured text.
+		if strings.Contains(m, "{{code}}") {
+			body = strings.ReplaceAll(m, "{{code}}", code)
+		} else {
+			body = m + "\n" + body
+		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, smsSendTimeout)
 	defer cancel()

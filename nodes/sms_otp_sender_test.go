@@ -1,6 +1,7 @@
 package nodes_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -66,21 +67,31 @@ func TestSMSMessage(t *testing.T) {
 }
 
 // TestSMSSecureMessage: a journey an api_client started carries its secure
-// message (where the login comes from) on the line before the code.
+// message (where the login comes from): on the line before the code, or
+// with the code in its {{code}}.
 func TestSMSSecureMessage(t *testing.T) {
-	w := newMFAWorld(t)
-	w.smsJourney("message = { en = \"{code} is your code\" }", ``)
-	const secure = "Log in to the portal Device: Windows Chrome, Location: CH, Zurich, Winterthur"
-	req := engine.Request{Protocol: "api", Message: secure}
-	resp, err := w.eng.Start(t.Context(), "corp", "j", req)
-	if err != nil {
-		t.Fatal(err)
+	const where = " Device: Windows Chrome, Location: CH, Zurich, Winterthur"
+	tests := []struct {
+		name, secure, want string // want: %s is the code
+	}{
+		{"before the text", "Log in to the portal" + where, "Log in to the portal" + where + "\n%s is your code"},
+		{"code placeholder", "Your login code is {{code}}." + where, "Your login code is %s." + where},
 	}
-	if _, err := w.eng.Resume(t.Context(), resp.Session, []engine.Callback{{ID: "username", Value: ptr("alice")}}, engine.Request{Protocol: "api"}); err != nil {
-		t.Fatal(err)
-	}
-	msgs := w.tw.Messages()
-	if want := secure + "\n" + w.tw.LastCode(alicePhone) + " is your code"; len(msgs) != 1 || msgs[0].Body != want {
-		t.Errorf("messages %+v; want the body %q", msgs, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newMFAWorld(t)
+			w.smsJourney("message = { en = \"{code} is your code\" }", ``)
+			resp, err := w.eng.Start(t.Context(), "corp", "j", engine.Request{Protocol: "api", Message: tc.secure})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.eng.Resume(t.Context(), resp.Session, []engine.Callback{{ID: "username", Value: ptr("alice")}}, engine.Request{Protocol: "api"}); err != nil {
+				t.Fatal(err)
+			}
+			msgs := w.tw.Messages()
+			if want := fmt.Sprintf(tc.want, w.tw.LastCode(alicePhone)); len(msgs) != 1 || msgs[0].Body != want {
+				t.Errorf("messages %+v; want the body %q", msgs, want)
+			}
+		})
 	}
 }

@@ -184,7 +184,7 @@ func (h *PortalHandler) start(w http.ResponseWriter, r *http.Request) {
 	}
 	base := in.Message
 	if base == "" {
-		base = clientinfo.DefaultMessage(clientinfo.KindPush, in.LanguageCode)
+		base = clientinfo.DefaultMessage(messageKind(h.o.Engine.Program(), journey), in.LanguageCode)
 	}
 	var comp *clientinfo.Composer
 	if h.o.Composer != nil {
@@ -265,4 +265,28 @@ func checkPortalRequest(c *dsl.APIClient, in *portalRequest) *Error {
 		return bad("callback_url", "callback_url is not one of the api_client's callback_urls (they must match exactly)")
 	}
 	return nil
+}
+
+// messageKind is the authentication type whose default message a start
+// without a message gets: push when the journey sends a push, else SMS or
+// an authenticator app's code by the nodes it has (its own nodes only, not
+// those of inner journeys). The SMS default holds {{code}}, which
+// sms_otp_sender fills with the code.
+func messageKind(p *engine.Program, journey string) string {
+	if p == nil || p.Journeys[journey] == nil {
+		return clientinfo.KindPush
+	}
+	has := map[string]bool{}
+	for _, n := range p.Journeys[journey].Nodes {
+		has[n.Type] = true
+	}
+	switch {
+	case has["push_sender"]:
+		return clientinfo.KindPush
+	case has["sms_otp_sender"]:
+		return clientinfo.KindSMS
+	case has["otp_verify"]:
+		return clientinfo.KindOTP
+	}
+	return clientinfo.KindPush
 }
