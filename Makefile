@@ -80,3 +80,11 @@ bench-radius:
 .PHONY: bench-oauth
 bench-oauth:
 	$(GO) run ./protocols/oauth/internal/cmd/oauthbench
+
+# Push MFA under load: N logins (default 10,000) waiting on a push against
+# a separate `authd run` process on loopback; prints authd's RSS (not held,
+# and held by long polls) and the answer → resumed reply p50/p99 (figures
+# in docs/benchmarks.md). PUSHBENCH_FLAGS="-n 3000 -c 4" changes the load.
+.PHONY: bench-push
+bench-push: build
+	$(GO) run ./protocols/push/internal/cmd/pushbench -authd $(BIN) $(PUSHBENCH_FLAGS)

@@ -24,7 +24,12 @@
 // checks the code, applies the realm's enrollment_mode and writes the
 // device: single_device refuses a second live device, override_allowed
 // replaces the old devices, multiple_devices keeps them all. The code is
-// spent either way, and the waiting journey is woken at once.
+// spent either way, and the waiting journey is woken at once. Known
+// limitation: the secret stays in the enrolment record, in clear, until the
+// code is used, refused or withdrawn (then it is wiped) or swept a day
+// after it expired. A hash of it cannot replace it: checking the HMAC
+// proof needs the key itself (docs/operations.md, "Push enrolment secrets
+// in the store").
 //
 // Sending. push_sender calls Send: the user's live devices whose provider
 // the realm lists get the notification, concurrently, each bounded by the

@@ -1,0 +1,397 @@
+// Command pushbench measures push MFA against a separate `authd run`
+// process on loopback, as docs/benchmarks.md reports it: the memory
+// (RSS) of authd while N logins wait on a pending push, and the time
+// from a device's answer to the held login's reply.
+//
+//	make bench-push                      # builds bin/authd, runs this
+//	go run ./protocols/push/internal/cmd/pushbench -authd bin/authd [-n 10000] [-c 4]
+//
+// Steps: one poll device per user is written straight into a fresh bbolt
+// store (the enrolment protocol is tested elsewhere; 10,000 of them would
+// only measure ECDSA); authd starts on that store with a journey
+// username → push_sender → push_wait → push_result_verifier; N logins
+// are driven to the wait over the journey API; RSS is read from
+// /proc/PID/status with the logins not held (a web page that polls), then
+// with every login held by a long poll (?wait=30s, re-issued when it
+// ends: one open connection each); then the devices fetch and answer, c
+// at a time, and each answer's time to its login's reply is recorded.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/authd/authd/engine/devices"
+	"github.com/authd/authd/engine/store/boltstore"
+	"github.com/authd/authd/protocols/push/authenticator"
+	"github.com/authd/authd/protocols/push/wire"
+)
+
+// Targets of issue 4.
+const (
+	targetRSSMB = 150
+	targetP99ms = 5
+)
+
+const configHCL = `server {
+  http {
+    listen     = %q
+    public_url = "http://%s"
+  }
+}
+realm "corp" {
+  enrollment_mode = "multiple_devices"
+  push_providers  = [push_provider.poll]
+}
+push_provider "poll" "poll" {}
+journey "push" {
+  realm           = realm.corp
+  start           = node.who
+  session_timeout = "30m"
+  node "username" "who" { next = node.push }
+  node "push_sender" "push" {
+    push_type       = "challenge"
+    message_timeout = "20m"
+    remove_skip     = true
+    outcomes = { sent = node.wait, not_registered = failure }
+  }
+  node "push_wait" "wait" {
+    seconds  = 60
+    outcomes = { done = node.verify, exit = failure }
+  }
+  node "push_result_verifier" "verify" {
+    outcomes = { success = success, failure = failure, expired = failure, waiting = node.wait }
+  }
+}
+`
+
+func main() {
+	bin := flag.String("authd", "bin/authd", "the authd binary to run")
+	n := flag.Int("n", 10_000, "logins waiting on a push at once")
+	conc := flag.Int("c", 4, "devices answering at a time")
+	keep := flag.Bool("keep", false, "keep the temporary directory")
+	flag.Parse()
+	if err := run(*bin, *n, *conc, *keep); err != nil {
+		log.Fatal("pushbench: ", err)
+	}
+}
+
+type login struct {
+	user    string
+	session string
+	number  int
+	ended   chan time.Time
+	outcome atomic.Value
+}
+
+type apiReply struct {
+	Session   string `json:"session"`
+	Node      string `json:"node"`
+	Outcome   string `json:"outcome"`
+	Error     string `json:"error"`
+	Callbacks []struct {
+		ID              string `json:"id"`
+		Type            string `json:"type"`
+		ChallengeNumber int    `json:"challenge_number"`
+	} `json:"callbacks"`
+}
+
+func run(bin string, n, conc int, keep bool) error {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return fmt.Errorf("no authd binary (make build): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "pushbench-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	base := "http://" + addr
+	if err := os.WriteFile(filepath.Join(dir, "authd.hcl"), fmt.Appendf(nil, configHCL, addr, addr), 0o600); err != nil {
+		return err
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return err
+	}
+	load0, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("pushbench: %d logins, %d answering, %d CPUs; load average before: %s\n", n, conc, runtime.NumCPU(), strings.TrimSpace(string(load0)))
+
+	t0 := time.Now()
+	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %d devices written to the store in %v\n", n, time.Since(t0).Round(time.Millisecond))
+
+	cmd := exec.Command(bin, "run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	pid := cmd.Process.Pid
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: n + 256, MaxIdleConnsPerHost: n + 256, IdleConnTimeout: 5 * time.Minute}}
+	if err := waitUp(hc, base); err != nil {
+		return err
+	}
+	rss, hwm := rssOf(pid)
+	fmt.Printf("  authd pid %d up at %s: RSS %.1f MB\n", pid, base, rss)
+
+	// N logins to the wait.
+	logins := make([]*login, n)
+	t0 = time.Now()
+	var failed atomic.Int64
+	parallel(n, 32, func(i int) {
+		l := &login{user: accounts[i].User, ended: make(chan time.Time, 1)}
+		r, err := post(hc, base, "", map[string]any{})
+		if err == nil {
+			r, err = post(hc, base, "", map[string]any{"session": r.Session, "callbacks": []map[string]string{{"id": "username", "value": l.user}}})
+		}
+		if err != nil || r.Node != "wait" {
+			if failed.Add(1) == 1 {
+				log.Printf("login %d: %+v %v", i, r, err)
+			}
+			return
+		}
+		l.session = r.Session
+		for _, c := range r.Callbacks {
+			if c.ChallengeNumber > 0 {
+				l.number = c.ChallengeNumber
+			}
+		}
+		logins[i] = l
+	})
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d logins did not reach the wait", failed.Load())
+	}
+	setup := time.Since(t0)
+	time.Sleep(2 * time.Second) // let the heap settle before reading RSS
+	rssIdle, _ := rssOf(pid)
+	fmt.Printf("  %d logins waiting on a pending push in %v (%.0f/s); authd RSS %.1f MB (not held)\n", n, setup.Round(time.Millisecond), float64(n)/setup.Seconds(), rssIdle)
+
+	// Every login held by a long poll.
+	var holding sync.WaitGroup
+	var inFlight atomic.Int64
+	for _, l := range logins {
+		holding.Add(1)
+		go func() {
+			defer holding.Done()
+			for {
+				inFlight.Add(1)
+				r, err := post(hc, base, "?wait=30s", map[string]any{"session": l.session, "callbacks": []map[string]string{}})
+				inFlight.Add(-1)
+				if err == nil && r.Node == "wait" && r.Outcome == "" {
+					continue // the hold ended without an answer: hold again
+				}
+				at := time.Now()
+				if err != nil {
+					l.outcome.Store("error: " + err.Error())
+				} else {
+					l.outcome.Store(r.Outcome)
+				}
+				l.ended <- at
+				return
+			}
+		}()
+	}
+	time.Sleep(5 * time.Second)
+	rssHeld, hwmHeld := rssOf(pid)
+	fmt.Printf("  %d long polls open; authd RSS %.1f MB held (peak so far %.1f MB)\n", inFlight.Load(), rssHeld, hwmHeld)
+
+	// The devices answer, conc at a time.
+	client := &authenticator.Client{HTTP: hc}
+	lat := make([]time.Duration, n)
+	var bad atomic.Int64
+	t0 = time.Now()
+	parallel(n, conc, func(i int) {
+		a, l := accounts[i], logins[i]
+		ps, err := client.Pending(context.Background(), a, 0)
+		if err != nil || len(ps) != 1 {
+			bad.Add(1)
+			log.Printf("pending %d: %d %v", i, len(ps), err)
+			return
+		}
+		sent := time.Now()
+		if _, err := client.Respond(context.Background(), a, ps[0], authenticator.Answer{Approve: true, Number: l.number}); err != nil {
+			bad.Add(1)
+			log.Printf("respond %d: %v", i, err)
+			return
+		}
+		lat[i] = (<-l.ended).Sub(sent)
+		if o, _ := l.outcome.Load().(string); o != "success" {
+			bad.Add(1)
+			log.Printf("login %d ended %q", i, o)
+		}
+	})
+	total := time.Since(t0)
+	holding.Wait()
+	_, hwm = rssOf(pid)
+	if bad.Load() > 0 {
+		return fmt.Errorf("%d answers failed", bad.Load())
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
+	load1, _ := os.ReadFile("/proc/loadavg")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	fmt.Printf("  %d answers in %v (%.0f/s): answer → resumed reply p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		n, total.Round(time.Millisecond), float64(n)/total.Seconds(), ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(lat[len(lat)-1]))
+	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s\n", hwm, strings.TrimSpace(string(load1)))
+	fmt.Printf("result: rss_not_held=%.1fMB rss_held=%.1fMB (target < %d MB: ratio %.2f / %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
+		rssIdle, rssHeld, targetRSSMB, rssIdle/targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
+	return nil
+}
+
+// writeDevices enrols one poll device per user straight into the store.
+func writeDevices(path, base string, n int) ([]*authenticator.Account, error) {
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	ds := devices.New(st)
+	accounts := make([]*authenticator.Account, n)
+	var firstErr atomic.Value
+	parallel(n, 32, func(i int) {
+		key, err := wire.NewKey()
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+			return
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+		user := fmt.Sprintf("u%05d", i)
+		e := &devices.Enrollment{ID: devices.NewID(12), Realm: "corp", User: user, Mode: devices.MultipleDevices,
+			Providers: map[string]string{"poll": "poll"}, Expires: time.Now().Add(time.Hour), State: devices.EnrollPending}
+		d := &devices.Device{ID: devices.NewID(12), Platform: "poll", Provider: "poll", PublicKey: der, ServerURL: base}
+		if err := ds.CreateEnrollment(e); err != nil {
+			firstErr.CompareAndSwap(nil, err)
+			return
+		}
+		if _, _, err := ds.CompleteEnrollment(e.ID, time.Now(), func(*devices.Enrollment) error { return nil }, d); err != nil {
+			firstErr.CompareAndSwap(nil, err)
+			return
+		}
+		pk, _ := x509.MarshalPKCS8PrivateKey(key)
+		accounts[i] = &authenticator.Account{Server: base, Realm: "corp", User: user, DeviceID: d.ID, Key: base64.StdEncoding.EncodeToString(pk)}
+	})
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, fmt.Errorf("writing devices: %w", err)
+	}
+	return accounts, nil
+}
+
+func post(hc *http.Client, base, query string, body any) (*apiReply, error) {
+	b, _ := json.Marshal(body)
+	resp, err := hc.Post(base+"/api/v1/realms/corp/journeys/push/authenticate"+query, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var r apiReply
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, raw)
+	}
+	if r.Error != "" {
+		return &r, fmt.Errorf("HTTP %d: %.200s", resp.StatusCode, raw)
+	}
+	return &r, nil
+}
+
+func waitUp(hc *http.Client, base string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := post(hc, base, "", map[string]any{}); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("authd did not answer within 30 s")
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// rssOf reads VmRSS and VmHWM (peak) of pid, in MB.
+func rssOf(pid int) (rss, hwm float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+		switch k {
+		case "VmRSS":
+			rss = kb / 1024
+		case "VmHWM":
+			hwm = kb / 1024
+		}
+	}
+	return rss, hwm
+}
+
+// parallel runs f(0..n-1) on workers goroutines.
+func parallel(n, workers int, f func(int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
