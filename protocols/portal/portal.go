@@ -9,6 +9,12 @@
 // (Observe wraps the audit.Logger the engine writes its journey entries
 // to), so the engine itself knows nothing of portals. Every attempt is
 // audited (audit kind "callback").
+//
+// authd run (cmd/authd/portal.go) builds one Dispatcher over the store,
+// gives the engine Observe(audit log), runs it with the server's context
+// and hands it every start of api.NewPortal that names a callback URL;
+// callback_auth is read from the configuration being served at each
+// attempt, so a reload's new password applies to pending retries.
 package portal
 
 import (
