@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -142,7 +143,13 @@ const bodyVersion = 1
 func marshalRequest(req fosite.Requester) ([]byte, error) {
 	var session []byte
 	if s := req.GetSession(); s != nil {
-		raw, err := json.Marshal(s)
+		var raw []byte
+		var err error
+		if bm, ok := s.(encoding.BinaryMarshaler); ok {
+			raw, err = bm.MarshalBinary() // a compact form; see decodeSession
+		} else {
+			raw, err = json.Marshal(s)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -228,4 +235,15 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// decodeSession decodes a stored session into session: with its
+// UnmarshalBinary when it has one (the provider's Session writes a binary
+// form for the common case and JSON otherwise, and reads both, so records
+// written before the binary form still decode), else as JSON.
+func decodeSession(b []byte, session fosite.Session) error {
+	if bu, ok := session.(encoding.BinaryUnmarshaler); ok {
+		return bu.UnmarshalBinary(b)
+	}
+	return json.Unmarshal(b, session)
 }

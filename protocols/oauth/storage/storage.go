@@ -23,7 +23,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -349,7 +348,7 @@ func (s *Store) hydrate(ctx context.Context, r *record, session fosite.Session) 
 		session = s.opts.NewSession()
 	}
 	if len(sr.Session) > 0 {
-		if err := json.Unmarshal(sr.Session, session); err != nil {
+		if err := decodeSession(sr.Session, session); err != nil {
 			return nil, fmt.Errorf("storage: decoding session: %w", err)
 		}
 	}

@@ -1,0 +1,110 @@
+package oauth_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/authd/authd/protocols/oauth"
+)
+
+// TestSessionStoredForms: the stored session round-trips in its binary
+// form (common sessions) and its JSON form (with ID token claims); JSON
+// written before the binary form still decodes; a damaged record is an
+// error, never a panic.
+func TestSessionStoredForms(t *testing.T) {
+	at := time.Date(2026, 12, 4, 15, 0, 0, 123456789, time.UTC)
+	withUser := func() *oauth.Session {
+		s := oauth.NewSession()
+		s.SetSubject("alice")
+		s.Realm, s.User, s.Journey, s.AuthTime = "corp", "alice", "mfa", at
+		s.SetExpiresAt(fosite.AccessToken, at.Add(time.Hour))
+		s.SetExpiresAt(fosite.RefreshToken, at.Add(100*365*24*time.Hour))
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		s      func() *oauth.Session
+		binary bool
+	}{
+		{"client-credentials", func() *oauth.Session {
+			s := oauth.NewSession()
+			s.SetSubject("service")
+			s.SetExpiresAt(fosite.AccessToken, at)
+			return s
+		}, true},
+		{"user-token", withUser, true},
+		{"empty", oauth.NewSession, true},
+		{"id-token-claims", func() *oauth.Session {
+			s := withUser()
+			s.IDTokenClaims().Nonce = "n-0123"
+			s.IDTokenClaims().AuthenticationContextClassReference = "mfa"
+			return s
+		}, false},
+		{"extra-headers", func() *oauth.Session {
+			s := withUser()
+			s.IDTokenHeaders().Extra = map[string]any{"kid": "k1"}
+			return s
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := tc.s()
+			b, err := in.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isBinary := b[0] != '{'; isBinary != tc.binary {
+				t.Fatalf("binary form %v, want %v: %q", isBinary, tc.binary, b)
+			}
+			out := &oauth.Session{}
+			if err := out.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			sameSession(t, in, out)
+			// The same session written as JSON (records from before the
+			// binary form) decodes to the same.
+			j, err := in.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := &oauth.Session{}
+			if err := old.UnmarshalBinary(j); err != nil {
+				t.Fatal(err)
+			}
+			sameSession(t, in, old)
+			// Every truncation is an error, not a panic.
+			if tc.binary {
+				for i := range len(b) - 1 {
+					if err := (&oauth.Session{}).UnmarshalBinary(b[:i]); err == nil {
+						t.Fatalf("truncated to %d bytes: no error", i)
+					}
+				}
+				if err := (&oauth.Session{}).UnmarshalBinary(append(b[:len(b):len(b)], 0)); err == nil {
+					t.Fatal("trailing byte: no error")
+				}
+			}
+		})
+	}
+}
+
+func sameSession(t *testing.T, want, got *oauth.Session) {
+	t.Helper()
+	if got.GetSubject() != want.GetSubject() || got.GetUsername() != want.GetUsername() ||
+		got.Realm != want.Realm || got.User != want.User || got.Journey != want.Journey || !got.AuthTime.Equal(want.AuthTime) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for _, k := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken, fosite.AuthorizeCode} {
+		if !got.GetExpiresAt(k).Equal(want.GetExpiresAt(k)) {
+			t.Errorf("%s expiry %v, want %v", k, got.GetExpiresAt(k), want.GetExpiresAt(k))
+		}
+	}
+	wc, gc := *want.IDTokenClaims(), *got.IDTokenClaims()
+	if wc.Nonce != gc.Nonce || wc.AuthenticationContextClassReference != gc.AuthenticationContextClassReference || gc.Subject != want.GetSubject() {
+		t.Errorf("claims %+v, want %+v", gc, wc)
+	}
+	if !reflect.DeepEqual(len(want.IDTokenHeaders().Extra), len(got.IDTokenHeaders().Extra)) {
+		t.Errorf("headers %v, want %v", got.IDTokenHeaders().Extra, want.IDTokenHeaders().Extra)
+	}
+}
