@@ -35,6 +35,7 @@ import (
 	_ "github.com/authd/authd/nodes" // registers the built-in node types
 	"github.com/authd/authd/protocols/admin"
 	"github.com/authd/authd/protocols/api"
+	"github.com/authd/authd/protocols/federation"
 	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/radius"
@@ -242,6 +243,8 @@ type server struct {
 	push    *push.Service    // nil without push providers
 	authz   *resource.Server // protected_resource forward-auth; built in httpHandler
 	portal  *portalFront     // api_clients: the start endpoint and callbacks
+	// fed logs users in at identity_provider blocks (federated_login).
+	fed *federation.Service
 	// ipLim and userLim are shared by every front end, so one address or
 	// one user has one budget whichever way it comes in.
 	ipLim   *ratelimit.Limiter
@@ -404,6 +407,7 @@ func (s *server) run(watch bool) error {
 			return fmt.Errorf("oauth: %v", err)
 		}
 	}
+	s.attachFederation(cfg)
 
 	var demoPassword, demoRealm, demoJourney string
 	if s.src.quickstart() {
@@ -542,6 +546,11 @@ func (s *server) run(watch bool) error {
 			s.push.Run(ctx, sweepInterval)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.fed.RunSweeper(ctx, sweepInterval)
+	}()
 	if s.oauth != nil {
 		wg.Add(1)
 		go func() {
@@ -575,6 +584,9 @@ func (s *server) run(watch bool) error {
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
+	}
+	if httpCfg.PublicURL == "" {
+		s.fed.SetPublicURL(scheme + "://" + reachable(real)) // the upstream redirect URI's base
 	}
 	if s.push != nil && httpCfg.PublicURL == "" {
 		// Devices need an address they can reach; without public_url the
@@ -652,6 +664,9 @@ func (s *server) httpHandler() http.Handler {
 		h := s.ipLim.Middleware(engine.FrontendOAuth, s.oauth.Handler())
 		root.Handle("/oauth2/", h)
 		root.Handle("/.well-known/", h)
+	} else if s.fed != nil {
+		// Journey API sessions of federated_login come back here.
+		root.Handle("GET "+federation.CallbackPath, s.ipLim.Middleware("federation", s.fed.Handler()))
 	}
 	s.authz = resource.New(resource.Options{Local: localIssuer(s.oauth), Log: s.log})
 	if err := s.authz.Load(s.cfg); err != nil {
@@ -836,6 +851,9 @@ func (s *server) apply(old, cfg *dsl.Config) error {
 			s.oauth.SetRealmSSOTTL(oc.RealmSSOTTL)
 			return s.oauth.SetClients(oc.Clients)
 		}})
+	}
+	if s.fed != nil {
+		parts = append(parts, part{"identity providers", s.fed.Reload})
 	}
 	if s.push != nil {
 		parts = append(parts, part{"push providers", s.push.Reload})
@@ -1081,4 +1099,17 @@ func unwrapNetError(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// attachFederation builds the upstream OpenID Connect client of the
+// identity_provider blocks and hands it to federated_login (engine
+// services) and to the OAuth login pages, which serve its callback. It is
+// built even without providers, so a reload can add some.
+func (s *server) attachFederation(cfg *dsl.Config) {
+	s.fed = federation.New(federation.Options{KV: s.kv, PublicURL: cfg.Server.HTTP.PublicURL, Log: s.log.With("component", "federation")})
+	s.fed.Load(federation.FromDSL(cfg))
+	s.eng.Services().Federation = s.fed
+	if s.oauth != nil {
+		s.oauth.SetFederation(s.fed)
+	}
 }

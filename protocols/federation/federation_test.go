@@ -168,7 +168,7 @@ func listen(t *testing.T, host string) (net.Listener, string) {
 
 func serve(t *testing.T, ln net.Listener, self, src string, downstream bool) *instance {
 	t.Helper()
-	env := map[string]string{"DOWN_SECRET": downSecret}
+	env := map[string]string{"DOWN_SECRET": downSecret, "UPSTREAM_SECRET": downSecret, "WEBAPP_SECRET": downSecret}
 	cfg, diags := dsl.LoadSources(map[string][]byte{"authd.hcl": []byte(src)}, "", dsl.Options{
 		RequireEnv: true, LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 	})
