@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/engine/users"
 	"github.com/authd/authd/nodes"
+	"github.com/authd/authd/protocols/api"
 	"github.com/authd/authd/protocols/federation"
 	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/push"
@@ -192,6 +194,7 @@ func serve(t *testing.T, ln net.Listener, self, src string, downstream bool) *in
 		}
 		t.Cleanup(func() { in.Push.Close() })
 		mux.Handle("/api/v1/push/", in.Push.Handler())
+		mux.Handle("/api/v1/realms/", api.New(eng, log))
 	}
 	p, err := oauth.New(eng, kv, repo, oauth.FromDSL(cfg), log)
 	if err != nil {
@@ -576,5 +579,69 @@ func TestFederationThenPush(t *testing.T) {
 	}
 	if code, errCode := appResult(t, p); code == "" {
 		t.Fatalf("after the push: error %q", errCode)
+	}
+}
+
+// apiStep posts to the journey API and decodes the answer.
+func apiStep(t *testing.T, down *instance, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(down.URL+"/api/v1/realms/corp/journeys/email/authenticate", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("journey API answer (%d): %v", resp.StatusCode, err)
+	}
+	return out
+}
+
+func redirectURI(t *testing.T, r map[string]any) string {
+	t.Helper()
+	cbs, _ := r["callbacks"].([]any)
+	if len(cbs) != 1 {
+		t.Fatalf("want one callback: %v", r)
+	}
+	cb, _ := cbs[0].(map[string]any)
+	if cb["type"] != engine.CallbackRedirect || cb["id"] != "redirect" || cb["uri"] == "" {
+		t.Fatalf("want a redirect callback: %v", cb)
+	}
+	return cb["uri"].(string)
+}
+
+// TestFederationOverJourneyAPI: the journey API returns the redirect as a
+// callback; the browser signs in upstream and comes back to a page that
+// says to return; the client's answer then moves the journey on.
+func TestFederationOverJourneyAPI(t *testing.T) {
+	_, down := pair(t)
+	down.addUser(t, &users.User{Name: "alice", Email: "alice@example.com"})
+	r := apiStep(t, down, `{}`)
+	sid, _ := r["session"].(string)
+	uri := redirectURI(t, r)
+	answer := fmt.Sprintf(`{"session": %q, "callbacks": [{"id": "redirect", "value": "done"}]}`, sid)
+
+	// Answered before the browser is back: the same redirect again.
+	if again := redirectURI(t, apiStep(t, down, answer)); again != uri {
+		t.Fatalf("early answer asked %q, want %q", again, uri)
+	}
+	b := newBrowser(t)
+	var cb string
+	b.rewrite = func(r *http.Request) bool {
+		if r.URL.Path == federation.CallbackPath {
+			cb = r.URL.String()
+		}
+		return true
+	}
+	p := b.signIn(b.get(uri), "alice")
+	if p.url.Path != federation.CallbackPath || p.status != http.StatusOK || !strings.Contains(p.body, "Return to the application") {
+		t.Fatalf("callback page: %d %s\n%s", p.status, p.url, p.body)
+	}
+	done := apiStep(t, down, answer)
+	if done["outcome"] != "success" || done["user"] != "alice" {
+		t.Fatalf("after the upstream login: %v", done)
+	}
+	if p := newBrowser(t).get(cb); p.status != http.StatusBadRequest {
+		t.Fatalf("replayed callback: %d", p.status)
 	}
 }
