@@ -313,6 +313,7 @@ func (l *loader) run() hcl.Diagnostics {
 	diags = append(diags, l.checkRADIUSClients()...)
 	diags = append(diags, l.checkGraphs()...)
 	diags = append(diags, l.checkFrontends()...)
+	diags = append(diags, l.checkIdentityProviderScopes()...)
 
 	// Phase 5: the program.
 	l.cfg.Program.Revision = l.revision()

@@ -243,3 +243,18 @@ func (n *federatedLogin) mapUser(nc *engine.Context, id *engine.FederatedIdentit
 }
 
 var _ engine.Node = (*federatedLogin)(nil)
+
+// FederationNeeds returns the identity_provider the node logs in at and
+// the upstream scopes its mapping needs ("email" with match_on = "email":
+// without it most providers send no email claim, and every login would
+// fail), so dsl can warn when the provider's scopes lack them.
+func (c *FederatedLoginConfig) FederationNeeds() (provider string, scopes []string) {
+	provider, diags := FederatedLoginProvider(c)
+	if diags.HasErrors() {
+		return "", nil
+	}
+	if c.MatchOn == "" || c.MatchOn == "email" {
+		return provider, []string{"email"}
+	}
+	return provider, nil
+}
