@@ -22,7 +22,9 @@ type FederationService interface {
 	// BeginFederation prepares a login at the named identity_provider for
 	// the session: fresh state, nonce and PKCE verifier, bound to the
 	// session and kept server side, and returns the upstream
-	// authorization URL to send the browser to.
+	// authorization URL to send the browser to. A *FederationError
+	// means the provider cannot be used now (discovery failed): the node
+	// fails rather than faults.
 	BeginFederation(ctx context.Context, r *FederationRequest) (authorizeURL string, err error)
 	// FederationResult returns, and consumes, what the upstream login of
 	// this session at this provider came back with: the verified

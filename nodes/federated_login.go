@@ -74,7 +74,8 @@ func newFederatedLogin(cfg any) (engine.Node, error) {
 // federatedLogin sends the browser to the upstream provider, and on its
 // return finds the local user by the matched claim: success (the user is
 // established), no_account when none matches and create_user is off,
-// failure when the provider refused or the answer did not verify. It needs
+// failure when the provider is unreachable (discovery failed), refused, or
+// its answer did not verify. It needs
 // a browser, so not over RADIUS.
 //
 // Entered, it asks engine.Services.Federation to begin an upstream login
@@ -146,6 +147,10 @@ func (n *federatedLogin) Process(ctx context.Context, nc *engine.Context) (engin
 	u, err := svc.BeginFederation(ctx, &engine.FederationRequest{
 		Provider: n.provider, Realm: nc.Session.Realm, SessionID: nc.Session.ID, Protocol: protocol, Now: nc.Now(),
 	})
+	if fe := (*engine.FederationError)(nil); errors.As(err, &fe) {
+		nc.SetData("")
+		return engine.Result{Outcome: "failure", Reason: fe.Reason}, nil
+	}
 	if err != nil {
 		return engine.Result{}, fmt.Errorf("federated_login: %w", err)
 	}

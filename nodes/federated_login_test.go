@@ -2,6 +2,7 @@ package nodes_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -33,13 +34,17 @@ func TestFederatedLoginSettings(t *testing.T) {
 // fakeFederation is an in-memory engine.FederationService; the real one is
 // tested end to end against a second authd in protocols/federation.
 type fakeFederation struct {
-	begun  []*engine.FederationRequest
-	result *engine.FederatedIdentity
-	err    error
+	begun    []*engine.FederationRequest
+	beginErr error
+	result   *engine.FederatedIdentity
+	err      error
 }
 
 func (f *fakeFederation) BeginFederation(_ context.Context, r *engine.FederationRequest) (string, error) {
 	f.begun = append(f.begun, r)
+	if f.beginErr != nil {
+		return "", f.beginErr
+	}
 	return fmt.Sprintf("https://idp.example/authorize?state=s%d", len(f.begun)), nil
 }
 
@@ -132,6 +137,17 @@ func TestFederatedLoginRuns(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFederatedLoginProviderDown(t *testing.T) {
+	n := build(t, "federated_login", `provider = identity_provider.google`)
+	e := newEnv()
+	e.svc.Federation = &fakeFederation{beginErr: &engine.FederationError{Reason: "discovery failed"}}
+	wantOutcome(t, process(t, n, e.ctx("fed", nil)), "failure")
+	e.svc.Federation = &fakeFederation{beginErr: errors.New("store down")}
+	if _, err := n.Process(context.Background(), e.ctx("fed", nil)); err == nil {
+		t.Fatal("a store fault must be a fault, not an outcome")
 	}
 }
 

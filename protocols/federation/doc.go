@@ -31,7 +31,11 @@
 //  3. The front end resumes the session; federated_login reads the result
 //     with FederationResult (consumed on read) and maps the user.
 //
-// A provider that answers with an error (access_denied), a failed code
+// A provider whose discovery fails (down, or a wrong issuer) fails the
+// login at BeginFederation as an *engine.FederationError, so a journey can
+// route federated_login's failure outcome to a fallback; nothing is cached,
+// the next login tries again. A provider that answers with an error
+// (access_denied), a failed code
 // exchange, an ID token that does not verify or a nonce that does not match
 // all end the upstream login as a failure that federated_login follows as
 // its failure outcome; a state that is unknown, used or expired is

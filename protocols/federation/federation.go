@@ -169,7 +169,10 @@ func (s *Service) upstream(name string) (*upstream, error) {
 	ctx := oidc.ClientContext(context.Background(), s.client)
 	op, err := oidc.NewProvider(ctx, p.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("federation: discovery of identity_provider %q at %s: %w", name, p.Issuer, err)
+		// The provider is down or misconfigured: a failed login the
+		// journey can route around, not a fault of authd.
+		s.log.Warn("identity provider discovery failed", "provider", name, "issuer", p.Issuer, "err", err)
+		return nil, &engine.FederationError{Reason: fmt.Sprintf("discovery of identity_provider %q failed", name)}
 	}
 	if p.PKCE {
 		var meta struct {
@@ -235,7 +238,10 @@ func random() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-// BeginFederation implements engine.FederationService.
+// BeginFederation implements engine.FederationService. A provider whose
+// discovery fails is an *engine.FederationError (the node's failure
+// outcome, so a journey can fall back); a provider that is not configured
+// or a store error is a fault.
 func (s *Service) BeginFederation(_ context.Context, r *engine.FederationRequest) (string, error) {
 	u, err := s.upstream(r.Provider)
 	if err != nil {

@@ -485,6 +485,26 @@ func TestFederationRejects(t *testing.T) {
 		}
 	})
 
+	t.Run("expired state swept", func(t *testing.T) {
+		b := newBrowser(t)
+		var cb string
+		b.rewrite = func(r *http.Request) bool {
+			if isCallback(r) {
+				cb = r.URL.String()
+				return false
+			}
+			return true
+		}
+		b.signIn(b.authorize(down, "email"), "alice")
+		if err := down.Fed.Sweep(time.Now().Add(federation.StateTTL + time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		b.rewrite = nil
+		if p := b.get(cb); p.status != http.StatusBadRequest {
+			t.Fatalf("swept state: %d %s", p.status, p.url)
+		}
+	})
+
 	t.Run("nonce mismatch", func(t *testing.T) {
 		b := newBrowser(t)
 		b.rewrite = func(r *http.Request) bool {
@@ -643,5 +663,19 @@ func TestFederationOverJourneyAPI(t *testing.T) {
 	}
 	if p := newBrowser(t).get(cb); p.status != http.StatusBadRequest {
 		t.Fatalf("replayed callback: %d", p.status)
+	}
+}
+
+// TestProviderDown: an upstream that does not answer discovery fails the
+// login (federated_login's failure outcome), it does not break authd.
+func TestProviderDown(t *testing.T) {
+	dead, deadURL := listen(t, "127.0.0.1")
+	dead.Close()
+	downLn, downURL := listen(t, "127.0.0.2")
+	down := serve(t, downLn, downURL, fmt.Sprintf(downstreamHCL, downURL, deadURL, fmt.Sprintf(rpHCL, "email", downURL)), true)
+	b := newBrowser(t)
+	code, errCode := appResult(t, b.authorize(down, "email"))
+	if code != "" || errCode != "access_denied" {
+		t.Fatalf("provider down: code %q error %q", code, errCode)
 	}
 }
