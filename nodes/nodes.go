@@ -65,7 +65,8 @@
 //	federated_login    provider (identity_provider.NAME), match_on, create_user
 //	                                                       [success failure no_account]  provides user on success; not over RADIUS
 //
-// Every type runs, except federated_login: it is registered with its full
-// settings ahead of its runtime, so journeys using it validate, and running
-// it is a fault that says the type is not available in this build yet.
+// federated_login reaches its upstream provider through
+// engine.Services.Federation (protocols/federation), as the push nodes reach
+// push through Services.Push; without that service (`authd test`) running
+// it is a fault.
 package nodes
