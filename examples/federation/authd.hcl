@@ -28,7 +28,7 @@ push_provider "poll" "poll" {}
 # The upstream provider. Discovery runs at the first login, so authd starts
 # while it is down; its ID tokens are checked against its JWKS.
 identity_provider "oidc" "upstream" {
-  issuer        = "http://127.0.0.1:9100"
+  issuer        = "http://localhost:9100"
   client_id     = "authd-federation"
   client_secret = env("UPSTREAM_SECRET")
   scopes        = ["openid", "email", "profile"]

@@ -38,7 +38,7 @@ func exampleSource(t *testing.T, name string, r *strings.Replacer) string {
 func TestExampleFederation(t *testing.T) {
 	upLn, upURL := listen(t, "127.0.0.1")
 	downLn, downURL := listen(t, "127.0.0.2")
-	r := strings.NewReplacer("http://127.0.0.1:9100", upURL, "http://127.0.0.1:9000", downURL,
+	r := strings.NewReplacer("http://localhost:9100", upURL, "http://127.0.0.1:9000", downURL,
 		"http://127.0.0.1:8080/callback", downURL+appPath)
 	up := serve(t, upLn, upURL, exampleSource(t, "upstream/authd.hcl", r), false)
 	down := serve(t, downLn, downURL, exampleSource(t, "authd.hcl", r), true)

@@ -4,8 +4,10 @@
 
 server {
   http {
-    listen     = "127.0.0.1:9100"
-    public_url = "http://127.0.0.1:9100"
+    listen = "127.0.0.1:9100"
+    # localhost, not 127.0.0.1: browsers keep cookies per host name, not
+    # per port, and both authd instances name their login cookies alike.
+    public_url = "http://localhost:9100"
   }
   store {
     path = "upstream.db"
