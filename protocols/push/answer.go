@@ -144,7 +144,8 @@ func (s *Service) answer(id string, now time.Time, decide func(*devices.Push) er
 		return p, false, err
 	}
 	s.answers.publish(a, cur) // cur now holds the verdict
-	if s.eng.WakeHeld(cur.SessionID) {
+	held := s.eng.WakeHeld(cur.SessionID)
+	if held {
 		t := time.NewTimer(joinWait)
 		select {
 		case jerr := <-a.joined:
@@ -159,6 +160,17 @@ func (s *Service) answer(id string, now time.Time, decide func(*devices.Push) er
 	p, err = s.store.Decide(id, now, decide)
 	if errors.Is(err, devices.ErrNotPending) && sameAnswer(p, cur) {
 		err = nil // the login's save stored it meanwhile
+	}
+	if held && err == nil {
+		// The wake went to a holder that did not commit the answer: it
+		// may have stopped holding (a long poll that timed out leaves its
+		// channel registered until the next wake), so the wake would be
+		// lost and the client's next hold would wait its whole length.
+		// Wake again now that the flip is stored: nobody holds the
+		// channel any more, so the engine remembers it for the next
+		// holder (at worst one extra resume of a login that is already
+		// resuming).
+		s.eng.Wake(cur.SessionID)
 	}
 	return p, true, err
 }

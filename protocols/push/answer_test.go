@@ -93,3 +93,28 @@ func TestAnswerResumesAHeldLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerAfterAnAbandonedHold: a holder that stopped holding without
+// being woken (a long poll that timed out) leaves its wake channel
+// registered; the answer must still reach the client's next hold at once
+// rather than after that hold's whole length.
+func TestAnswerAfterAnAbandonedHold(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, setup{pushType: "tap"})
+	a := h.enrol("alice")
+	r, p := loginToWait(t, h, a)
+	_ = h.eng.WakeChan(r.Session) // a hold that ended without a wake
+	if res, err := h.auth.Respond(context.Background(), a, p, authenticator.Answer{Approve: true}); err != nil || res.Status != devices.StateApproved {
+		t.Fatalf("respond: %+v %v", res, err)
+	}
+	// The answer is stored by the time its reply came: the next hold
+	// must be released at once.
+	select {
+	case <-h.eng.WakeChan(r.Session):
+	default:
+		t.Fatal("the answer's wake was lost to the abandoned hold")
+	}
+	if end := h.poll("login", r); end.Outcome != "success" {
+		t.Errorf("login ended %+v", end)
+	}
+}
