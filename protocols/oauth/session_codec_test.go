@@ -108,3 +108,33 @@ func sameSession(t *testing.T, want, got *oauth.Session) {
 		t.Errorf("headers %v, want %v", got.IDTokenHeaders().Extra, want.IDTokenHeaders().Extra)
 	}
 }
+
+// FuzzSessionUnmarshalBinary: no stored bytes make the session decoder
+// panic, and what it accepts in the binary form re-encodes to a session
+// that decodes the same.
+func FuzzSessionUnmarshalBinary(f *testing.F) {
+	s := oauth.NewSession()
+	s.SetSubject("alice")
+	s.Realm, s.Journey = "corp", "mfa"
+	s.SetExpiresAt(fosite.AccessToken, time.Unix(1764864000, 5).UTC())
+	b, _ := s.MarshalBinary()
+	f.Add(b)
+	j, _ := s.MarshalJSON()
+	f.Add(j)
+	f.Add([]byte{1})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got := &oauth.Session{}
+		if err := got.UnmarshalBinary(data); err != nil || len(data) == 0 || data[0] != 1 {
+			return
+		}
+		again, err := got.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := &oauth.Session{}
+		if err := back.UnmarshalBinary(again); err != nil {
+			t.Fatalf("re-encoded session does not decode: %v", err)
+		}
+		sameSession(t, got, back)
+	})
+}
