@@ -677,3 +677,52 @@ func TestExpiredSessionsAreAuditedWhenSwept(t *testing.T) {
 		t.Fatalf("reasons: %s", reasons)
 	}
 }
+
+func TestUnholdEndsAHoldWithoutAWake(t *testing.T) {
+	e, _ := newEngine(t, memstore.New())
+	tests := []struct {
+		name     string
+		holds    int
+		unholds  int
+		wantHeld bool
+	}{
+		{"one holder let go", 1, 1, false},
+		{"one of two let go", 2, 1, true},
+		{"both let go", 2, 2, false},
+		{"nobody let go", 1, 0, true},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("u%d", i)
+			var chans []<-chan struct{}
+			for range tt.holds {
+				chans = append(chans, e.WakeChan(id))
+			}
+			for _, c := range chans[:tt.unholds] {
+				e.Unhold(id, c)
+			}
+			if got := e.WakeHeld(id); got != tt.wantHeld {
+				t.Errorf("WakeHeld = %v, want %v", got, tt.wantHeld)
+			}
+			// Whoever still holds is woken; nothing stays registered.
+			for _, c := range chans[tt.unholds:] {
+				select {
+				case <-c:
+				default:
+					t.Error("a remaining holder was not woken")
+				}
+			}
+		})
+	}
+	// Unhold after the wake does not disturb the next holder.
+	c := e.WakeChan("late")
+	e.Wake("late")
+	next := e.WakeChan("late")
+	e.Unhold("late", c)
+	e.Wake("late")
+	select {
+	case <-next:
+	default:
+		t.Error("the next holder lost its wake to a stale Unhold")
+	}
+}

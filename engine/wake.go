@@ -15,8 +15,16 @@ const wakeMarkTTL = time.Minute
 // waits for has happened, instead of polling on a timer.
 type wakeups struct {
 	mu    sync.Mutex
-	ch    map[string]chan struct{}
+	ch    map[string]*holders
 	marks map[string]time.Time // sessions woken while nobody held them
+}
+
+// holders is the channel the holders of one session share and how many
+// of them have not let go (Unhold), so a hold that ends without a wake
+// does not leave the session looking held.
+type holders struct {
+	c chan struct{}
+	n int
 }
 
 // closedChan is returned to holders of a session already woken.
@@ -34,9 +42,9 @@ func (e *Engine) release(sessionID string) { e.wakeUp(sessionID, false) }
 func (e *Engine) wakeUp(sessionID string, remember bool) {
 	now := time.Now()
 	e.wake.mu.Lock()
-	c := e.wake.ch[sessionID]
+	h := e.wake.ch[sessionID]
 	delete(e.wake.ch, sessionID)
-	if c == nil && remember {
+	if h == nil && remember {
 		if e.wake.marks == nil {
 			e.wake.marks = map[string]time.Time{}
 		}
@@ -50,8 +58,8 @@ func (e *Engine) wakeUp(sessionID string, remember bool) {
 		}
 	}
 	e.wake.mu.Unlock()
-	if c != nil {
-		close(c)
+	if h != nil {
+		close(h.c)
 	}
 }
 
@@ -69,14 +77,33 @@ func (e *Engine) WakeChan(sessionID string) <-chan struct{} {
 		}
 	}
 	if e.wake.ch == nil {
-		e.wake.ch = map[string]chan struct{}{}
+		e.wake.ch = map[string]*holders{}
 	}
-	c := e.wake.ch[sessionID]
-	if c == nil {
-		c = make(chan struct{})
-		e.wake.ch[sessionID] = c
+	h := e.wake.ch[sessionID]
+	if h == nil {
+		h = &holders{c: make(chan struct{})}
+		e.wake.ch[sessionID] = h
 	}
-	return c
+	h.n++
+	return h.c
+}
+
+// Unhold tells the engine a holder stopped waiting on c (returned by
+// WakeChan) without being woken, e.g. its long poll ran out. When it was
+// the last holder the session no longer counts as held, so WakeHeld and
+// the next wake see the truth and the channel is not kept for a session
+// nobody waits on. Call it once per WakeChan that was not woken; after a
+// wake it does nothing.
+func (e *Engine) Unhold(sessionID string, c <-chan struct{}) {
+	e.wake.mu.Lock()
+	defer e.wake.mu.Unlock()
+	h := e.wake.ch[sessionID]
+	if h == nil || (<-chan struct{})(h.c) != c {
+		return // woken since, or a newer set of holders
+	}
+	if h.n--; h.n <= 0 {
+		delete(e.wake.ch, sessionID)
+	}
 }
 
 // WakeHeld is Wake that also reports whether a front end was holding the

@@ -66,11 +66,15 @@ func (h *Handler) resume(ctx context.Context, s *engine.Session, answers []engin
 			select {
 			case <-woken:
 			case <-t.C:
+				h.eng.Unhold(s.ID, woken)
 			case <-ctx.Done():
 				t.Stop()
+				h.eng.Unhold(s.ID, woken)
 				return nil, ctx.Err()
 			}
 			t.Stop()
+		} else {
+			h.eng.Unhold(s.ID, woken)
 		}
 		resp, err := h.eng.Resume(ctx, s.ID, answers, req)
 		if err != nil || resp.Done || time.Until(deadline) <= 0 || !keepsWaiting(resp.Callbacks, nil) {
