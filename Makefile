@@ -9,7 +9,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 15s
 # package:FuzzTarget pairs run briefly by `make test`.
-FUZZ_TARGETS := dsl:FuzzLoad protocols/api:FuzzAuthenticate protocols/radius:FuzzHandlePacket protocols/push/wire:FuzzParse protocols/oauth:FuzzTokenEndpoint
+FUZZ_TARGETS := dsl:FuzzLoad protocols/api:FuzzAuthenticate protocols/radius:FuzzHandlePacket protocols/push/wire:FuzzParse protocols/oauth:FuzzTokenEndpoint protocols/oauth:FuzzSessionUnmarshalBinary
 
 .PHONY: all build run test tools fmt-check vet unit race fuzz bench clean scenarios
 

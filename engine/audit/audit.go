@@ -42,14 +42,15 @@ const DefaultRetention = 90 * 24 * time.Hour
 
 // Kinds of entries.
 const (
-	KindJourney       = "journey"        // a journey ended (success, failure or error)
-	KindEnrollment    = "enrollment"     // a device, OTP token or recovery codes were enrolled
-	KindDeviceRemoved = "device_removed" // a push device or OTP token was removed
-	KindAdmin         = "admin"          // an admin operation (CLI or admin socket)
-	KindPushRejected  = "push_rejected"  // a device's push answer was refused
-	KindPushReported  = "push_reported"  // "deny and report": the user says a push was not theirs
-	KindRADIUSDropped = "radius_dropped" // a RADIUS packet was dropped unanswered
-	KindConfig        = "config"         // the configuration was loaded or a reload refused
+	KindJourney       = "journey"           // a journey ended (success, failure or error)
+	KindEnrollment    = "enrollment"        // a device, OTP token or recovery codes were enrolled
+	KindDeviceRemoved = "device_removed"    // a push device or OTP token was removed
+	KindAdmin         = "admin"             // an admin operation (CLI or admin socket)
+	KindPushRejected  = "push_rejected"     // a device's push answer was refused
+	KindPushReported  = "push_reported"     // "deny and report": the user says a push was not theirs
+	KindRADIUSDropped = "radius_dropped"    // a RADIUS packet was dropped unanswered
+	KindAccounting    = "radius_accounting" // a NAS reported a session start, stop or update (Accounting-Request)
+	KindConfig        = "config"            // the configuration was loaded or a reload refused
 )
 
 // Results.

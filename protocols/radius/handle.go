@@ -182,8 +182,12 @@ func (s *Server) encode(code radius.Code, req []byte, cl *Client, attrs []*radiu
 	return b
 }
 
-// accounting logs an Accounting-Request and acknowledges it. The audit
-// log (issue 8) takes these lines over.
+// accounting records an Accounting-Request in the audit log (kind
+// radius_accounting: the NAS's own account of who was connected when, the
+// record an investigation needs next to the login) and acknowledges it.
+// Retransmissions are answered from the reply cache and recorded once. The
+// volume is the NAS's (a Start, a Stop and the interim updates per
+// session); audit_retention bounds it.
 func (s *Server) accounting(b []byte, cl *Client, src netip.Addr) []byte {
 	attrs, err := radius.ParseAttributes(b[headerLen:])
 	if err != nil {
@@ -214,6 +218,18 @@ func (s *Server) accounting(b []byte, cl *Client, src netip.Addr) []byte {
 	s.log.Info("radius: accounting", "client", cl.Name, "from", src, "user", str(attrUserName),
 		"status", status, "acct_session_id", str(attrAcctSessionID), "nas_identifier", str(attrNASIdentifier),
 		"calling_station_id", str(attrCallingStationID))
+	detail := map[string]string{"radius_client": cl.Name, "status": status}
+	for k, t := range map[string]radius.Type{
+		"acct_session_id": attrAcctSessionID, "nas_identifier": attrNASIdentifier, "calling_station_id": attrCallingStationID,
+	} {
+		if v := str(t); v != "" {
+			detail[k] = v
+		}
+	}
+	s.audit.Log(s.ctx, audit.Entry{
+		Kind: audit.KindAccounting, Frontend: engine.FrontendRADIUS, User: str(attrUserName),
+		Client: src.Unmap().String(), Result: audit.ResultSuccess, Reason: "accounting " + status, Detail: detail,
+	})
 	return s.encode(radius.CodeAccountingResponse, b, cl, nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/users"
 )
 
@@ -369,7 +370,7 @@ func TestStatusServer(t *testing.T) {
 }
 
 func TestAccounting(t *testing.T) {
-	e := newEnv(t, nil)
+	e, log := auditEnv(t, nil)
 	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -395,6 +396,39 @@ func TestAccounting(t *testing.T) {
 	e.waitLog("radius: accounting")
 	if !strings.Contains(e.logs.String(), "status=Start") {
 		t.Errorf("accounting line lacks the status:\n%s", e.logs.String())
+	}
+	// The same packet again (a retransmission) is answered from the reply
+	// cache and recorded once.
+	raw, err := p.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nas, err := net.Dial("udp", conn.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nas.Close()
+	for i := range 2 {
+		if _, err := nas.Write(raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = nas.SetReadDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 4096)
+		n, err := nas.Read(buf)
+		if err != nil || n < 1 || radius.Code(buf[0]) != radius.CodeAccountingResponse {
+			t.Fatalf("send %d: %d bytes, %v", i, n, err)
+		}
+	}
+	acct, err := log.Query(audit.Query{Kind: audit.KindAccounting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(acct.Entries) != 2 {
+		t.Fatalf("%d accounting audit entries, want 2 (the first request, then one for the retransmitted second): %+v", len(acct.Entries), acct.Entries)
+	}
+	if got := acct.Entries[0]; got.User != "alice" || got.Reason != "accounting Start" || got.Client != "127.0.0.1" ||
+		got.Detail["acct_session_id"] != "s-1" || got.Detail["radius_client"] != "local" || got.Frontend != engine.FrontendRADIUS {
+		t.Errorf("accounting audit entry %+v", got)
 	}
 	// An Access-Request on the accounting port is not answered.
 	if r := func() []byte {
