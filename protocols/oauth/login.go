@@ -86,11 +86,14 @@ func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
 		}
 		if hold > 0 {
 			t := time.NewTimer(hold)
+			woken := p.eng.WakeChan(a.Session)
 			select {
-			case <-p.eng.WakeChan(a.Session):
+			case <-woken:
 			case <-t.C:
+				p.eng.Unhold(a.Session, woken)
 			case <-r.Context().Done():
 				t.Stop()
+				p.eng.Unhold(a.Session, woken)
 				return
 			}
 			t.Stop()

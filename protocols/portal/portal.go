@@ -529,12 +529,15 @@ func (d *Dispatcher) driveSession(ctx context.Context, id string) {
 			wait = 0
 		}
 		t := time.NewTimer(wait)
+		woken := d.eng.WakeChan(id)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			d.eng.Unhold(id, woken)
 			return
-		case <-d.eng.WakeChan(id):
+		case <-woken:
 		case <-t.C:
+			d.eng.Unhold(id, woken)
 		}
 		t.Stop()
 		resp, err := d.eng.Resume(ctx, id, nil, engine.Request{Protocol: engine.FrontendAPI, RequestID: engine.NewRequestID()})

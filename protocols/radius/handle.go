@@ -38,7 +38,8 @@ type request struct {
 	numberAcked  bool // the user saw the push's number and asked to wait
 	holding      bool
 	holdDeadline time.Time
-	wake         <-chan struct{}
+	wake         <-chan struct{} // registered with the engine for wakeID (engine.WakeChan)
+	wakeID       string
 }
 
 // handle answers one datagram. It never panics on input; a recover stands
@@ -385,7 +386,7 @@ func (s *Server) resume(rq *request, state []byte) []byte {
 			rq.numberAcked = true
 		}
 		answers = fill(c.pending, -1, "", rq.user, wait)
-		rq.wake = s.eng.WakeChan(c.session)
+		rq.wake, rq.wakeID = s.eng.WakeChan(c.session), c.session
 	case showMessage:
 		answers = fill(c.pending, -1, "", rq.user, "")
 	default:
@@ -771,10 +772,15 @@ func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, err
 	// could slip by unseen (between the journey suspending and this call)
 	// stays as short as possible; a wake lost in it is caught by the wait's
 	// own deadline.
-	wake := rq.wake
+	wake, wakeID := rq.wake, rq.wakeID
+	rq.wake = nil
 	if wake == nil {
-		wake = s.eng.WakeChan(resp.Session)
+		wake, wakeID = s.eng.WakeChan(resp.Session), resp.Session
 	}
+	// Let go of this registration however the hold ends, so a session
+	// whose hold gave up does not look held (engine.Unhold; a no-op after
+	// a wake, and the next registration below is counted on its own).
+	defer s.eng.Unhold(wakeID, wake)
 	now := time.Now()
 	if !rq.holding {
 		if !s.holds.acquire(rq.client.Name, s.holdUser(rq), s.lim) {
@@ -807,7 +813,7 @@ func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, err
 	}
 	// Take the next wake channel before resuming, so a wake that lands
 	// while the journey runs is not lost.
-	rq.wake = s.eng.WakeChan(resp.Session)
+	rq.wake, rq.wakeID = s.eng.WakeChan(resp.Session), resp.Session
 	answers := fill(resp.Callbacks, -1, "", rq.user, "")
 	for attempt := 1; ; attempt++ {
 		next, err := s.eng.Resume(s.ctx, resp.Session, answers, rq.req)
@@ -824,6 +830,10 @@ func (s *Server) holdUser(rq *request) string {
 }
 
 func (s *Server) endHold(rq *request) {
+	if rq.wake != nil {
+		s.eng.Unhold(rq.wakeID, rq.wake)
+		rq.wake = nil
+	}
 	if rq.holding {
 		rq.holding = false
 		s.holds.release(rq.client.Name, s.holdUser(rq))
