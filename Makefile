@@ -41,7 +41,12 @@ unit:
 	$(GO) test $(PKGS)
 
 race:
+	@rm -rf test-artifacts/node-suites
 	$(GO) test -race -count=1 -timeout 25m $(PKGS)
+	@# The Node suites (openid-client, Chromium) run inside go test, which
+	@# hides a passing test's output: show each suite's closing line.
+	@for f in test-artifacts/node-suites/*.log; do [ -f "$$f" ] || continue; \
+	  echo "node suite $$(basename "$$f" .log):"; grep -E '^[0-9]+ passed, [0-9]+ failed$$' "$$f" | tail -1 || true; done
 
 # The journey scenarios (*.authtest.hcl) of every example directory, run by
 # the binary as users run them (docs/testing.md).

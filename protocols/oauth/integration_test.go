@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,14 @@ func runNode(t *testing.T, fx *oauthtest.Fixture, node, script string, extraEnv 
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	t.Logf("%s:\n%s", script, out.String())
+	// The whole output is kept, so `make test` can show each suite's
+	// closing "N passed, N failed" line (go test hides a passing test's
+	// log) and a failure can be read after the run.
+	if dir, aerr := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "node-suites")); aerr == nil {
+		if os.MkdirAll(dir, 0o755) == nil {
+			_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+strings.TrimSuffix(script, ".mjs")+".log"), out.Bytes(), 0o644)
+		}
+	}
 	m := summary.FindAllStringSubmatch(out.String(), -1)
 	if err != nil || len(m) == 0 || m[len(m)-1][2] != "0" || m[len(m)-1][1] == "0" {
 		t.Fatalf("%s failed: %v", script, err)
