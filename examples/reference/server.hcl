@@ -10,5 +10,8 @@ server {
   }
   store {
     path = "authd.db"
+    # How long the audit log keeps entries; swept hourly. At least 1h, or
+    # "0" to keep them forever (a warning: the store then only grows).
+    audit_retention = "90d"
   }
 }
