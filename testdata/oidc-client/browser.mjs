@@ -202,7 +202,14 @@ test('enrolment QR page', async () => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   const img = page.getByRole('img', { name: /QR code/ });
   await img.waitFor();
-  const ok = await img.evaluate((el) => el.complete && el.naturalWidth > 0);
+  // The element can be in the page before its image has arrived: wait for
+  // the load (or the error) instead of reading it at once.
+  const ok = await img.evaluate((el) => (el.complete
+    ? el.naturalWidth > 0
+    : new Promise((resolve) => {
+      el.addEventListener('load', () => resolve(el.naturalWidth > 0), { once: true });
+      el.addEventListener('error', () => resolve(false), { once: true });
+    })));
   assert.ok(ok, 'the QR image loaded');
   await snap(page, 'qr-enrolment');
   await page.getByRole('button', { name: 'Continue' }).click();
