@@ -210,13 +210,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// errNotAvailable is what the node types registered ahead of their runtime
-// return from Process: the configuration validates, but running it is a
-// clear fault rather than a silent access decision.
-func errNotAvailable(typ string) error {
-	return fmt.Errorf("node type %q is not available in this build yet", typ)
-}
-
 // checkRange reports an integer setting outside [min, max].
 func checkRange(p *problems, setting string, v, min, max int) {
 	if v < min || v > max {

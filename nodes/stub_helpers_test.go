@@ -5,19 +5,6 @@ import (
 	"testing"
 )
 
-// wantNotAvailable checks that a node registered ahead of its runtime
-// faults clearly instead of deciding anything.
-func wantNotAvailable(t *testing.T, typ, src string) {
-	t.Helper()
-	n := build(t, typ, src)
-	e := newEnv()
-	e.session.User = "alice"
-	res, err := n.Process(t.Context(), e.ctx("n", nil))
-	if err == nil || !strings.Contains(err.Error(), "not available in this build yet") || !strings.Contains(err.Error(), typ) {
-		t.Fatalf("%s: result %+v, error %v; want a not-available fault", typ, res, err)
-	}
-}
-
 // wantOutcomes checks the outcomes src's settings produce.
 func wantOutcomes(t *testing.T, typ, src, want string) {
 	t.Helper()
