@@ -268,6 +268,19 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
+// captureCallback makes b record the URL of the upstream's redirect to
+// authd's callback in *cb; with stop, b stops there instead of following
+// it (the test then replays or withholds it).
+func (b *browser) captureCallback(cb *string, stop bool) {
+	b.rewrite = func(r *http.Request) bool {
+		if r.URL.Path == federation.CallbackPath {
+			*cb = r.URL.String()
+			return !stop
+		}
+		return true
+	}
+}
+
 type page struct {
 	status int
 	url    *url.URL
@@ -445,13 +458,7 @@ func TestFederationRejects(t *testing.T) {
 	t.Run("state used twice or in another browser", func(t *testing.T) {
 		b := newBrowser(t)
 		var cb string
-		b.rewrite = func(r *http.Request) bool {
-			if isCallback(r) {
-				cb = r.URL.String()
-				return false
-			}
-			return true
-		}
+		b.captureCallback(&cb, true)
 		b.signIn(b.authorize(down, "email"), "alice")
 		if cb == "" {
 			t.Fatal("the upstream did not redirect to the callback")
@@ -470,12 +477,7 @@ func TestFederationRejects(t *testing.T) {
 	t.Run("replay after success", func(t *testing.T) {
 		b := newBrowser(t)
 		var cb string
-		b.rewrite = func(r *http.Request) bool {
-			if isCallback(r) {
-				cb = r.URL.String()
-			}
-			return true
-		}
+		b.captureCallback(&cb, false)
 		if code, _ := appResult(t, b.signIn(b.authorize(down, "email"), "alice")); code == "" {
 			t.Fatal("the login failed")
 		}
@@ -488,13 +490,7 @@ func TestFederationRejects(t *testing.T) {
 	t.Run("expired state swept", func(t *testing.T) {
 		b := newBrowser(t)
 		var cb string
-		b.rewrite = func(r *http.Request) bool {
-			if isCallback(r) {
-				cb = r.URL.String()
-				return false
-			}
-			return true
-		}
+		b.captureCallback(&cb, true)
 		b.signIn(b.authorize(down, "email"), "alice")
 		if err := down.Fed.Sweep(time.Now().Add(federation.StateTTL + time.Minute)); err != nil {
 			t.Fatal(err)
@@ -647,12 +643,7 @@ func TestFederationOverJourneyAPI(t *testing.T) {
 	}
 	b := newBrowser(t)
 	var cb string
-	b.rewrite = func(r *http.Request) bool {
-		if r.URL.Path == federation.CallbackPath {
-			cb = r.URL.String()
-		}
-		return true
-	}
+	b.captureCallback(&cb, false)
 	p := b.signIn(b.get(uri), "alice")
 	if p.url.Path != federation.CallbackPath || p.status != http.StatusOK || !strings.Contains(p.body, "Return to the application") {
 		t.Fatalf("callback page: %d %s\n%s", p.status, p.url, p.body)
