@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/users"
 	"github.com/authd/authd/protocols/push/authenticator"
 )
@@ -52,18 +50,7 @@ func TestExampleFederation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	now := time.Now()
-	tk, err := down.Push.BeginEnrollment(ctx, &engine.EnrollmentRequest{
-		Realm: down.Eng.Program().Realms["corp"], User: "alice", Issuer: "test", Now: now, Expires: now.Add(time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := &authenticator.Client{}
-	acct, err := auth.Enroll(ctx, tk.URI, authenticator.EnrollOptions{})
-	if err != nil {
-		t.Fatalf("enrol: %v", err)
-	}
+	auth, acct := down.enrolDevice(t, "corp", "alice")
 
 	b := newBrowser(t)
 	wait := b.signIn(b.authorize(down, "webapp"), "alice")

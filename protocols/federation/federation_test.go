@@ -244,6 +244,25 @@ func pair(t *testing.T) (up, down *instance) {
 	return up, down
 }
 
+// enrolDevice enrols a software authenticator for user in realm of this
+// instance, as a phone scanning the QR code would.
+func (in *instance) enrolDevice(t *testing.T, realm, user string) (*authenticator.Client, *authenticator.Account) {
+	t.Helper()
+	now := time.Now()
+	tk, err := in.Push.BeginEnrollment(context.Background(), &engine.EnrollmentRequest{
+		Realm: in.Eng.Program().Realms[realm], User: user, Issuer: "test", Now: now, Expires: now.Add(time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := &authenticator.Client{}
+	acct, err := auth.Enroll(context.Background(), tk.URI, authenticator.EnrollOptions{})
+	if err != nil {
+		t.Fatalf("enrol: %v", err)
+	}
+	return auth, acct
+}
+
 // browser follows redirects with a cookie jar; rewrite, when set, may
 // change a request before it is sent (an attacker's or a broken
 // provider's tampering) or stop there (return false).
@@ -557,18 +576,7 @@ func TestFederationThenPush(t *testing.T) {
 	_, down := pair(t)
 	down.addUser(t, &users.User{Name: "alice", Email: "alice@example.com"})
 	ctx := context.Background()
-	now := time.Now()
-	tk, err := down.Push.BeginEnrollment(ctx, &engine.EnrollmentRequest{
-		Realm: down.Eng.Program().Realms["corp"], User: "alice", Issuer: "test", Now: now, Expires: now.Add(time.Hour),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := &authenticator.Client{}
-	acct, err := auth.Enroll(ctx, tk.URI, authenticator.EnrollOptions{})
-	if err != nil {
-		t.Fatalf("enrol: %v", err)
-	}
+	auth, acct := down.enrolDevice(t, "corp", "alice")
 
 	b := newBrowser(t)
 	wait := b.signIn(b.authorize(down, "mfa"), "alice")

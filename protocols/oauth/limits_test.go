@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
-	"github.com/authd/authd/engine/metrics"
+	"github.com/authd/authd/engine/metrics/metricstest"
 	"github.com/authd/authd/engine/ratelimit"
 	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/oauth/internal/oauthtest"
@@ -54,30 +52,7 @@ func TestUserLimit(t *testing.T) {
 // requestCount reads authd_requests_total{frontend="oauth",result}.
 func requestCount(t *testing.T, result string) float64 {
 	t.Helper()
-	mfs, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "authd_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if label(m, "frontend") == "oauth" && label(m, "result") == result {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func label(m *dto.Metric, name string) string {
-	for _, l := range m.GetLabel() {
-		if l.GetName() == name {
-			return l.GetValue()
-		}
-	}
-	return ""
+	return metricstest.Value(t, "authd_requests_total", map[string]string{"frontend": "oauth", "result": result})
 }
 
 // TestRequestMetrics: the token, authorization and introspection

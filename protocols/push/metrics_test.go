@@ -5,66 +5,11 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/authd/authd/engine"
-	"github.com/authd/authd/engine/metrics"
+	"github.com/authd/authd/engine/metrics/metricstest"
 	"github.com/authd/authd/protocols/push/authenticator"
 	"github.com/authd/authd/protocols/push/wire"
 )
-
-// metricValue reads one series from authd's registry (the one /metrics
-// serves): a counter's value, a gauge's value or a histogram's count. A
-// series not (yet) exported reads 0.
-func metricValue(t *testing.T, name string, labels map[string]string) float64 {
-	t.Helper()
-	fams, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatalf("gathering metrics: %v", err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue series
-				}
-			}
-			switch f.GetType() {
-			case dto.MetricType_COUNTER:
-				return m.GetCounter().GetValue()
-			case dto.MetricType_GAUGE:
-				return m.GetGauge().GetValue()
-			case dto.MetricType_HISTOGRAM:
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return 0
-}
-
-// waitMetric polls until the series reads want or the deadline passes.
-func waitMetric(t *testing.T, name string, labels map[string]string, want float64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := metricValue(t, name, labels)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v = %v, want %v", name, labels, got, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // TestPushMetrics drives pushes through the device endpoints and reads
 // what authd's registry exports: deliveries by provider and result,
@@ -78,7 +23,7 @@ func TestPushMetrics(t *testing.T) {
 	go func() { h.svc.Run(ctx, time.Hour); close(ran) }()
 	t.Cleanup(func() { cancel(); <-ran })
 	a := h.enrol("alice")
-	waitMetric(t, "authd_push_pending", nil, 0)
+	metricstest.Wait(t, "authd_push_pending", nil, 0)
 
 	type step struct {
 		name   string
@@ -136,15 +81,15 @@ func TestPushMetrics(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			before := make([]float64, len(st.want))
 			for i, s := range st.want {
-				before[i] = metricValue(t, s.name, s.labels)
+				before[i] = metricstest.Value(t, s.name, s.labels)
 			}
 			r, p := loginToWait(t, h, a)
 			// One push waits: the gauge, read at scrape time, says so.
-			waitMetric(t, "authd_push_pending", nil, 1)
+			metricstest.Wait(t, "authd_push_pending", nil, 1)
 			st.answer(t, r.cb(engine.CallbackText).ChallengeNumber, p)
-			waitMetric(t, "authd_push_pending", nil, 0)
+			metricstest.Wait(t, "authd_push_pending", nil, 0)
 			for i, s := range st.want {
-				if got := metricValue(t, s.name, s.labels); got != before[i]+1 {
+				if got := metricstest.Value(t, s.name, s.labels); got != before[i]+1 {
 					t.Errorf("%s%v = %v, want %v", s.name, s.labels, got, before[i]+1)
 				}
 			}

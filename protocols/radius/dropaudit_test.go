@@ -8,69 +8,13 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/metrics"
+	"github.com/authd/authd/engine/metrics/metricstest"
 )
-
-// metricValue reads one series of authd's registry (0 when absent), as a
-// scrape of /metrics would.
-func metricValue(t testing.TB, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := metrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			return value(m)
-		}
-	}
-	return 0
-}
-
-func value(m *dto.Metric) float64 {
-	switch {
-	case m.Counter != nil:
-		return m.Counter.GetValue()
-	case m.Gauge != nil:
-		return m.Gauge.GetValue()
-	}
-	return 0
-}
-
-// waitMetric polls until the series reaches want (never a timed
-// assertion: the deadline only bounds a failing test).
-func waitMetric(t testing.TB, name string, labels map[string]string, want float64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := metricValue(t, name, labels)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v = %v, want %v", name, labels, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // auditEnv is newEnv with the store's audit log behind Options.Audit.
 func auditEnv(t *testing.T, mod func(*Config, *Options)) (*env, *audit.Log) {
@@ -170,11 +114,11 @@ func TestDroppedPacketsAreCountedAndAudited(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e, log := auditEnv(t, tc.mod)
 			labels := map[string]string{"reason": tc.reason}
-			before := metricValue(t, "authd_radius_dropped_total", labels)
+			before := metricstest.Value(t, "authd_radius_dropped_total", labels)
 			if r := e.raw(tc.packet(t), 300*time.Millisecond); r != nil {
 				t.Fatalf("answered: code %d", r[0])
 			}
-			waitMetric(t, "authd_radius_dropped_total", labels, before+1)
+			metricstest.Wait(t, "authd_radius_dropped_total", labels, before+1)
 			got := waitDropEntry(t, log, tc.reason)
 			if got.Client != "127.0.0.1" || got.Frontend != engine.FrontendRADIUS || got.Result != audit.ResultDropped ||
 				got.Detail["count"] != "1" || got.Detail["radius_client"] != tc.client || got.Reason == "" {
@@ -190,14 +134,14 @@ func TestDroppedPacketsAreCountedAndAudited(t *testing.T) {
 func TestDropAuditIsAggregated(t *testing.T) {
 	e, log := auditEnv(t, nil)
 	labels := map[string]string{"reason": "bad_authenticator"}
-	before := metricValue(t, "authd_radius_dropped_total", labels)
+	before := metricstest.Value(t, "authd_radius_dropped_total", labels)
 	const n = 50
 	for i := 0; i < n; i++ {
 		b := sign(t, accessRequest("alice", pw("secret")))
 		b[len(b)-1] ^= 1
 		e.raw(b, 0)
 	}
-	waitMetric(t, "authd_radius_dropped_total", labels, before+n)
+	metricstest.Wait(t, "authd_radius_dropped_total", labels, before+n)
 	waitDropEntry(t, log, "bad_authenticator")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -273,11 +217,11 @@ func TestRequestsAreCounted(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.result, func(t *testing.T) {
 			labels := map[string]string{"frontend": "radius", "result": tc.result}
-			before := metricValue(t, "authd_requests_total", labels)
+			before := metricstest.Value(t, "authd_requests_total", labels)
 			if r := e.exchange(tc.req); r.Code != tc.want {
 				t.Fatalf("got %v, want %v", r.Code, tc.want)
 			}
-			waitMetric(t, "authd_requests_total", labels, before+1)
+			metricstest.Wait(t, "authd_requests_total", labels, before+1)
 		})
 	}
 }
@@ -295,12 +239,12 @@ func TestHeldRequestsGauge(t *testing.T) {
 	}()
 	id := <-e.pusher.waiting
 	e.waitHeld(1)
-	waitMetric(t, "authd_radius_held_requests", nil, 1)
+	metricstest.Wait(t, "authd_radius_held_requests", nil, 1)
 	e.answer(id, "approve")
 	if r := <-done; r == nil || r.Code != radius.CodeAccessAccept {
 		t.Fatalf("got %v, want Access-Accept", codeOf(r))
 	}
-	waitMetric(t, "authd_radius_held_requests", nil, 0)
+	metricstest.Wait(t, "authd_radius_held_requests", nil, 0)
 }
 
 // TestRejectsWithoutAJourneyAreAudited: an Access-Reject that no journey
