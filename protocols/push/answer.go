@@ -162,14 +162,13 @@ func (s *Service) answer(id string, now time.Time, decide func(*devices.Push) er
 		err = nil // the login's save stored it meanwhile
 	}
 	if held && err == nil {
-		// The wake went to a holder that did not commit the answer: it
-		// may have stopped holding (a long poll that timed out leaves its
-		// channel registered until the next wake), so the wake would be
-		// lost and the client's next hold would wait its whole length.
-		// Wake again now that the flip is stored: nobody holds the
-		// channel any more, so the engine remembers it for the next
-		// holder (at worst one extra resume of a login that is already
-		// resuming).
+		// The wake went to a holder that did not commit the answer (its
+		// resume failed or was busy, or it let go just as the wake came;
+		// holds that end without a wake unregister, engine.Unhold), so
+		// the client's next hold could wait its whole length. Wake again
+		// now that the flip is stored: nobody holds the channel any more,
+		// so the engine remembers it for the next holder (at worst one
+		// extra resume of a login that is already resuming).
 		s.eng.Wake(cur.SessionID)
 	}
 	return p, true, err
