@@ -48,6 +48,7 @@ type Store struct {
 	readOnly bool
 	ownPID   bool // we wrote <path>.pid and remove it on Close
 	closed   atomic.Bool
+	group    groupCommit
 }
 
 var _ store.KV = (*Store)(nil)
@@ -84,6 +85,7 @@ func open(path string, opts Options, supported int, steps []migration) (*Store, 
 		return nil, err
 	}
 	s := &Store{db: db, path: path, readOnly: opts.ReadOnly}
+	s.group.store = s
 	if err := s.initSchema(supported, steps); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -93,9 +95,6 @@ func open(path string, opts Options, supported int, steps []migration) (*Store, 
 	}
 	return s, nil
 }
-
-// batchDelay is how long Batch waits for more writers before committing.
-const batchDelay = time.Millisecond
 
 // openDB is bolt.Open made safe against damaged files: bbolt may panic or
 // fault on the mmap while reading them.
@@ -119,10 +118,6 @@ func openDB(path string, bo *bolt.Options) (db *bolt.DB, err error) {
 
 	db, err = bolt.Open(path, 0o600, bo)
 	if err == nil {
-		// Batch coalesces concurrent commits into one fsync. bbolt waits up
-		// to 10 ms for company by default; a login waiting on a push answer
-		// pays that wait, so keep it short: under load batches fill anyway.
-		db.MaxBatchDelay = batchDelay
 		return db, nil
 	}
 	var errno syscall.Errno
@@ -152,10 +147,11 @@ func (s *Store) Update(fn func(store.Tx) error) error {
 	return s.do(s.db.Update, wrap(fn))
 }
 
-// Batch is Update through bbolt's DB.Batch, which coalesces concurrent
-// callers into one commit (one fsync); fn may run more than once.
+// Batch is Update coalesced with concurrent callers into one commit (one
+// fsync) by a group commit that, unlike bbolt's DB.Batch, waits for no
+// timer; fn may run more than once.
 func (s *Store) Batch(fn func(store.Tx) error) error {
-	return s.do(s.db.Batch, wrap(fn))
+	return s.group.do(wrap(fn))
 }
 
 // Close releases the file lock and removes the pid file.
@@ -198,9 +194,9 @@ func panicError(p any) error {
 	return fmt.Errorf("bbolt failed reading it: %v", p)
 }
 
-// do runs fn in a transaction begun by begin (db.View, db.Update or
-// db.Batch). Panics inside bbolt become *CorruptError; a panic of fn's own
-// code is passed on untouched.
+// do runs fn in a transaction begun by begin (db.View or db.Update).
+// Panics inside bbolt become *CorruptError; a panic of fn's own code is
+// passed on untouched.
 func (s *Store) do(begin func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) (err error) {
 	var (
 		state atomic.Int32 // 0 before fn, 1 in fn, 2 after fn (commit)

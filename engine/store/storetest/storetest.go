@@ -478,19 +478,21 @@ func testValuesCopied(t *testing.T, kv store.KV) {
 }
 
 func testPanicRollsBack(t *testing.T, kv store.KV) {
-	func() {
-		defer func() {
-			if p := recover(); p != errBoom {
-				t.Errorf("recovered %v, want the callback's panic", p)
-			}
+	for name, write := range map[string]func(func(store.Tx) error) error{"Update": kv.Update, "Batch": kv.Batch} {
+		func() {
+			defer func() {
+				if p := recover(); p != errBoom {
+					t.Errorf("%s: recovered %v, want the callback's panic", name, p)
+				}
+			}()
+			write(func(tx store.Tx) error {
+				tx.Put("b", []byte("k"), []byte("v"))
+				panic(errBoom)
+			})
 		}()
-		kv.Update(func(tx store.Tx) error {
-			tx.Put("b", []byte("k"), []byte("v"))
-			panic(errBoom)
-		})
-	}()
-	if _, ok := get(t, kv, "b", "k"); ok {
-		t.Error("a panicking Update committed")
+		if _, ok := get(t, kv, "b", "k"); ok {
+			t.Errorf("a panicking %s committed", name)
+		}
 	}
 	put(t, kv, "b", "after", "ok") // the store is still usable
 	if v, _ := get(t, kv, "b", "after"); v != "ok" {

@@ -118,9 +118,8 @@ type Options struct {
 
 // Store implements every fosite storage interface authd composes.
 type Store struct {
-	kv    store.KV
-	opts  Options
-	group *groupCommit
+	kv   store.KV
+	opts Options
 }
 
 var (
@@ -153,7 +152,7 @@ func New(kv store.KV, opts Options) *Store {
 	if opts.NewSession == nil {
 		opts.NewSession = func() fosite.Session { return openid.NewDefaultSession() }
 	}
-	return &Store{kv: kv, opts: opts, group: &groupCommit{kv: kv, now: opts.Now}}
+	return &Store{kv: kv, opts: opts}
 }
 
 // ---- transactions ----
@@ -190,7 +189,7 @@ func (s *Store) Commit(ctx context.Context) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	return s.group.do(ops)
+	return s.apply(ops)
 }
 
 // Rollback drops the collected writes.
@@ -207,7 +206,23 @@ func (s *Store) write(ctx context.Context, o op) error {
 		p.ops = append(p.ops, o)
 		return nil
 	}
-	return s.group.do([]op{o})
+	return s.apply([]op{o})
+}
+
+// apply runs ops atomically through store.KV.Batch, so the writes of
+// concurrent requests share one commit (one fsync) while each request's
+// ops stay all-or-nothing: the store's group commit runs a failing function
+// (a code already used) again alone and commits the others without it.
+func (s *Store) apply(ops []op) error {
+	return s.kv.Batch(func(tx store.Tx) error {
+		now := s.opts.Now().UnixNano()
+		for _, o := range ops {
+			if err := o(tx, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // ---- record plumbing ----

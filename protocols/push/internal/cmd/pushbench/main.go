@@ -230,7 +230,7 @@ func run(bin string, n, conc int, keep bool) error {
 	}
 	time.Sleep(5 * time.Second)
 	rssHeld, hwmHeld := rssOf(pid)
-	fmt.Printf("  %d long polls open; authd RSS %.1f MB held (peak so far %.1f MB)\n", inFlight.Load(), rssHeld, hwmHeld)
+	fmt.Printf("  %d long polls open; authd RSS %.1f MB held (peak so far %.1f MB); %s\n", inFlight.Load(), rssHeld, hwmHeld, goMemory(base))
 
 	// The devices answer, conc at a time.
 	client := &authenticator.Client{HTTP: hc}
@@ -352,6 +352,27 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// goMemory sums up where authd's Go memory is, from its /metrics: the
+// goroutine stacks and the heap in use, and how many goroutines hold them.
+func goMemory(base string) string {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "no /metrics: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if ok && !strings.HasPrefix(name, "#") {
+			v[name], _ = strconv.ParseFloat(val, 64)
+		}
+	}
+	mb := func(k string) float64 { return v[k] / (1 << 20) }
+	return fmt.Sprintf("Go: %.0f goroutines, stacks %.1f MB, heap in use %.1f MB, runtime total %.1f MB",
+		v["go_goroutines"], mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_sys_bytes"))
 }
 
 // rssOf reads VmRSS and VmHWM (peak) of pid, in MB.
