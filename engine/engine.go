@@ -484,7 +484,7 @@ func (e *Engine) suspend(ctx context.Context, s *Session, j *Journey, cbs []Call
 	}
 	s.Pending = pending
 	s.Until = until
-	if err := e.save(s, joinFrom(ctx)); err != nil {
+	if err := e.save(s, joinFrom(ctx), nil); err != nil {
 		return nil, err
 	}
 	return &Response{
@@ -498,6 +498,7 @@ func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome
 		Journey: s.Journey, Node: s.Node, Done: true, Outcome: o, User: s.User,
 		Reason: reason, Path: append([]string(nil), s.Path...), State: s,
 	}
+	var ea *endAudit
 	if s.Version > 0 {
 		// A tombstone, kept until the session would have expired, so a
 		// replayed id is told "already finished", not "unknown".
@@ -506,13 +507,22 @@ func (e *Engine) finish(ctx context.Context, s *Session, req *Request, o Outcome
 			User: s.User, Created: s.Created, Expires: s.Expires, Finished: true,
 			Outcome: o, Version: s.Version,
 		}
-		if err := e.save(t, joinFrom(ctx)); err != nil {
+		// The end's audit entries commit with the tombstone (endAudit).
+		ea = e.newEndAudit(s, req, o, reason)
+		if err := e.save(t, joinFrom(ctx), ea.txFunc()); err != nil {
 			e.ended(ctx, s, req, "error", "the journey's end could not be stored ("+reason+")")
 			return nil, err
 		}
 	}
 	s.Finished, s.Outcome, s.Reason, s.Pending = true, o, reason, nil
-	e.ended(ctx, s, req, o, reason)
+	if ea != nil {
+		ea.committed(ctx, s, o)
+	} else {
+		// No tombstone (the journey finished in the request that started
+		// it, so no session was ever stored), or a logger that cannot
+		// join a transaction: the entries are logged on their own.
+		e.ended(ctx, s, req, o, reason)
+	}
 	e.release(s.ID) // release anyone still holding the finished session
 	return resp, nil
 }
@@ -522,8 +532,9 @@ var errStale = errors.New("the session was changed by another request")
 
 // save writes the session if nobody else wrote it since it was read,
 // together with the writes services joined to it (JoinSave), which hear
-// how the commit went.
-func (e *Engine) save(s *Session, cj *commitJoin) (err error) {
+// how the commit went, and also (when not nil: the journey end's audit
+// entries), all in one transaction.
+func (e *Engine) save(s *Session, cj *commitJoin, also func(store.Tx) error) (err error) {
 	joined := cj.take()
 	defer func() { cj.settle(len(joined), err) }()
 	prev := s.Version
@@ -553,6 +564,11 @@ func (e *Engine) save(s *Session, cj *commitJoin) (err error) {
 		}
 		for _, fn := range joined {
 			if err := fn(tx); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			if err := also(tx); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -41,11 +42,22 @@ const Expired Outcome = "expired"
 // JSON string is escaped, so this byte sequence only occurs as the field.
 var finishedMark = []byte(`"finished":true`)
 
-// ended records a journey's end in the metrics and the audit log; outcome
-// is "error" when authd itself failed to finish it, and Expired when the
-// session expired unfinished.
+// ended records a journey's end in the metrics and the audit log, with
+// entries written on their own (Log); outcome is "error" when authd itself
+// failed to finish it, and Expired when the session expired unfinished.
+// A journey whose end is saved as a tombstone writes its entries in the
+// tombstone's transaction instead (endAudit) when the logger can.
 func (e *Engine) ended(ctx context.Context, s *Session, req *Request, outcome Outcome, reason string) {
 	metrics.JourneyEnded(s.Journey, string(outcome), s.Node)
+	for _, en := range endEntries(s, req, outcome, reason) {
+		e.audit.Log(ctx, en)
+	}
+}
+
+// endEntries builds the audit entries of a journey's end: the journey
+// entry, then one enrolment entry per factor a successful journey
+// enrolled.
+func endEntries(s *Session, req *Request, outcome Outcome, reason string) []audit.Entry {
 	if req == nil {
 		req = &s.Origin
 	}
@@ -94,16 +106,73 @@ func (e *Engine) ended(ctx context.Context, s *Session, req *Request, outcome Ou
 	je := base
 	je.Kind, je.Result, je.Reason, je.Detail = audit.KindJourney, result, desc, detail
 	je.Path = append([]string(nil), s.Path...)
-	e.audit.Log(ctx, je)
+	entries := []audit.Entry{je}
 	if outcome != Success {
-		return
+		return entries
 	}
 	for _, what := range audit.Enrolments(steps) {
 		en := base
 		en.Kind, en.Result = audit.KindEnrollment, audit.ResultSuccess
 		en.Reason = what + " enrolled in journey " + s.Journey
-		e.audit.Log(ctx, en)
+		entries = append(entries, en)
 	}
+	return entries
+}
+
+// endAudit writes a journey end's audit entries in the transaction that
+// saves the session's tombstone, so a finished journey costs one commit
+// (one fsync before the reply), not two, and its end is never stored
+// without its entry: if an entry cannot be written, the whole save fails
+// and finish reports the error (and audits it with Log, as any failed
+// save). It is nil when the engine's logger cannot append inside a
+// transaction (audit.Discard, a test's collector); ended then logs after
+// the save, as before.
+type endAudit struct {
+	log     audit.TxLogger
+	entries []audit.Entry
+	written []audit.Entry // as the last try of write wrote them
+}
+
+// newEndAudit prepares s's end for the tombstone's transaction, or
+// returns nil when the logger cannot join one.
+func (e *Engine) newEndAudit(s *Session, req *Request, outcome Outcome, reason string) *endAudit {
+	tl, ok := e.audit.(audit.TxLogger)
+	if !ok {
+		return nil
+	}
+	return &endAudit{log: tl, entries: endEntries(s, req, outcome, reason)}
+}
+
+// txFunc returns write for save, or nil when there is nothing to write
+// in the transaction (a is nil).
+func (a *endAudit) txFunc() func(store.Tx) error {
+	if a == nil {
+		return nil
+	}
+	return a.write
+}
+
+// write appends the entries in tx. A store Batch may run it more than
+// once, each time in a fresh transaction: every try starts over, and the
+// sequence numbers kept are those of the try that committed.
+func (a *endAudit) write(tx store.Tx) error {
+	a.written = a.written[:0]
+	for _, en := range a.entries {
+		w, err := a.log.AppendTx(tx, en)
+		if err != nil {
+			return fmt.Errorf("engine: writing the journey's audit entry: %w", err)
+		}
+		a.written = append(a.written, w)
+	}
+	return nil
+}
+
+// committed records the end once the tombstone and the entries are
+// stored: the metrics, then the logger's announcement (followers, the
+// mirror line, the portal dispatcher's observer).
+func (a *endAudit) committed(ctx context.Context, s *Session, outcome Outcome) {
+	metrics.JourneyEnded(s.Journey, string(outcome), s.Node)
+	a.log.Committed(ctx, a.written...)
 }
 
 func put(m map[string]string, k, v string) {

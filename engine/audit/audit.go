@@ -14,6 +14,17 @@
 // never needs to know where the log lives:
 //
 //	svc.Audit.Log(ctx, audit.Entry{Kind: audit.KindDeviceRemoved, Realm: r, User: u, Result: audit.ResultSuccess, Reason: "device 3f2a… removed by the user"})
+//
+// A writer whose change and entry must be durable together appends inside
+// its own transaction instead (TxLogger: AppendTx in the transaction,
+// Committed after it). The engine does so for a journey's end: the
+// journey entry and its enrolment entries commit with the session's
+// tombstone, so a finished login waits for one fsync, not two, and a
+// journey end is never stored without its entry (a failed append fails
+// the save, which the engine then audits as an error with Log). Ends that
+// store no tombstone (a journey finished in the request that started it,
+// an expired session the sweeper removes, a failed save) are logged with
+// Log as before.
 package audit
 
 import (
@@ -100,6 +111,33 @@ type Logger interface {
 	Log(ctx context.Context, e Entry)
 }
 
+// TxLogger is a Logger that can also write entries inside a store
+// transaction its caller owns, so an entry commits together with the
+// change it records: the engine writes a journey's entry in the same
+// transaction as the session's tombstone, and a finished login then
+// waits for one commit (one fsync) instead of two. Loggers that cannot
+// (Discard, Func, a test's collector) do not implement it; callers then
+// Log after their own commit. A wrapper of a Logger (the portal
+// dispatcher's observer) implements it only when what it wraps does.
+type TxLogger interface {
+	Logger
+	// AppendTx writes e in tx under the bucket's next sequence number and
+	// returns the entry as written (Seq set; Time set when zero, in
+	// UTC). Unlike Log it fails the caller: the caller decides, and the
+	// engine fails the whole transaction, so a change is never stored
+	// without its entry. Nothing is announced (followers, metrics, the
+	// mirror) until Committed. A transaction function that runs more than
+	// once (store.KV.Batch) calls AppendTx again in each try and keeps the
+	// entries of the last one: each try is its own transaction, and a
+	// rolled-back try leaves no entry and no sequence number behind.
+	AppendTx(tx store.Tx, e Entry) (Entry, error)
+	// Committed announces entries AppendTx wrote, once their transaction
+	// has committed: it wakes followers (Wait), counts them
+	// (authd_audit_entries_total) and mirrors them to the log. It must
+	// not be called for a transaction that failed.
+	Committed(ctx context.Context, es ...Entry)
+}
+
 // Discard is a Logger that drops every entry (the engine's default, for
 // tests and embedders without a store).
 var Discard Logger = discard{}
@@ -174,47 +212,78 @@ func (l *Log) Log(ctx context.Context, e Entry) {
 	}
 }
 
-// Append writes e and returns the sequence number it got.
+// Append writes e in a transaction of its own and returns the sequence
+// number it got.
 func (l *Log) Append(e Entry) (uint64, error) {
-	if e.Time.IsZero() {
-		e.Time = l.now()
-	}
-	e.Time = e.Time.UTC()
 	if e.Kind == "" {
+		// Checked before the store is touched, so a bad call costs no commit.
 		return 0, errors.New("audit: entry without a kind")
 	}
-	var seq uint64
+	var written Entry
 	err := l.kv.Batch(func(tx store.Tx) error {
-		n, err := tx.NextSequence(Bucket)
-		if err != nil {
-			return err
-		}
-		e.Seq = n
-		b, err := json.Marshal(&e)
-		if err != nil {
-			return err
-		}
-		seq = n
-		return tx.Put(Bucket, key(n), b)
+		var err error
+		written, err = l.AppendTx(tx, e)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
-	for {
-		cur := l.last.Load()
-		if seq <= cur || l.last.CompareAndSwap(cur, seq) {
-			break
+	l.Committed(context.Background(), written)
+	return written.Seq, nil
+}
+
+var _ TxLogger = (*Log)(nil)
+
+// AppendTx writes e in the caller's transaction tx (see TxLogger); the
+// caller calls Committed with the result once tx has committed.
+func (l *Log) AppendTx(tx store.Tx, e Entry) (Entry, error) {
+	if e.Kind == "" {
+		return e, errors.New("audit: entry without a kind")
+	}
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	n, err := tx.NextSequence(Bucket)
+	if err != nil {
+		return e, fmt.Errorf("audit: numbering the entry: %w", err)
+	}
+	e.Seq = n
+	b, err := json.Marshal(&e)
+	if err != nil {
+		return e, fmt.Errorf("audit: encoding the entry: %w", err)
+	}
+	if err := tx.Put(Bucket, key(n), b); err != nil {
+		return e, fmt.Errorf("audit: writing the entry: %w", err)
+	}
+	return e, nil
+}
+
+// Committed announces entries AppendTx wrote in a transaction that
+// committed (see TxLogger): Last moves up to the highest of them,
+// followers wake, and each is counted and mirrored.
+func (l *Log) Committed(_ context.Context, es ...Entry) {
+	if len(es) == 0 {
+		return
+	}
+	for _, e := range es {
+		for {
+			cur := l.last.Load()
+			if e.Seq <= cur || l.last.CompareAndSwap(cur, e.Seq) {
+				break
+			}
 		}
 	}
 	l.mu.Lock()
 	close(l.wait)
 	l.wait = make(chan struct{})
 	l.mu.Unlock()
-	metrics.AuditWritten(e.Kind)
-	if l.mirror {
-		l.log.Info("audit", e.attrs()...)
+	for i := range es {
+		metrics.AuditWritten(es[i].Kind)
+		if l.mirror {
+			l.log.Info("audit", es[i].attrs()...)
+		}
 	}
-	return seq, nil
 }
 
 func (e *Entry) attrs() []any {

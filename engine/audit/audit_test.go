@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -155,6 +156,90 @@ func TestConcurrentAppendsStayDense(t *testing.T) {
 	for i, e := range p.Entries {
 		if e.Seq != uint64(i+1) {
 			t.Fatalf("seq %d at %d", e.Seq, i)
+		}
+	}
+}
+
+// TestAppendTxCommitsWithTheCallersTransaction: an entry appended in a
+// caller's transaction exists only if that transaction commits, keeps the
+// log dense when it does not, and is announced (Last, followers) only by
+// Committed.
+func TestAppendTxCommitsWithTheCallersTransaction(t *testing.T) {
+	errCaller := errors.New("the caller's own write failed")
+	cases := []struct {
+		name     string
+		entry    audit.Entry
+		callerFn func(store.Tx) error // the caller's other write in the same transaction
+		wantErr  bool
+		wantSeqs []uint64 // in the log afterwards (one entry logged before)
+	}{
+		{name: "committed with the caller's write", entry: audit.Entry{Kind: audit.KindJourney, Result: audit.ResultSuccess},
+			callerFn: func(tx store.Tx) error { return tx.Put("sessions", []byte("s1"), []byte("tombstone")) }, wantSeqs: []uint64{1, 2}},
+		{name: "the caller's write fails: no entry, no gap", entry: audit.Entry{Kind: audit.KindJourney, Result: audit.ResultSuccess},
+			callerFn: func(store.Tx) error { return errCaller }, wantErr: true, wantSeqs: []uint64{1}},
+		{name: "an entry without a kind fails the transaction", entry: audit.Entry{Result: audit.ResultSuccess},
+			callerFn: func(tx store.Tx) error { return tx.Put("sessions", []byte("s1"), []byte("tombstone")) }, wantErr: true, wantSeqs: []uint64{1}},
+	}
+	for name, open := range stores(t) {
+		for _, tc := range cases {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				kv := open()
+				when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+				l, err := audit.New(kv, audit.Options{Now: func() time.Time { return when }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				l.Log(ctx, audit.Entry{Kind: audit.KindConfig, Result: audit.ResultSuccess})
+				woken := make(chan bool, 1)
+				waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				if !tc.wantErr {
+					go func() { woken <- l.Wait(waitCtx, 1) }()
+				}
+
+				var written audit.Entry
+				err = kv.Batch(func(tx store.Tx) error {
+					var err error
+					if written, err = l.AppendTx(tx, tc.entry); err != nil {
+						return err
+					}
+					return tc.callerFn(tx)
+				})
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("transaction: %v", err)
+				}
+				if l.Last() != 1 {
+					t.Errorf("Last() = %d before Committed; want 1", l.Last())
+				}
+				if err == nil {
+					l.Committed(ctx, written)
+					if l.Last() != written.Seq || !<-woken {
+						t.Errorf("after Committed: Last() = %d, want %d; or a follower was not woken", l.Last(), written.Seq)
+					}
+				}
+				p, err := l.Query(audit.Query{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var seqs []uint64
+				for _, e := range p.Entries {
+					seqs = append(seqs, e.Seq)
+				}
+				if fmt.Sprint(seqs) != fmt.Sprint(tc.wantSeqs) {
+					t.Fatalf("entries %v; want %v", seqs, tc.wantSeqs)
+				}
+				if !tc.wantErr {
+					got := p.Entries[len(p.Entries)-1]
+					if got.Seq != written.Seq || !got.Time.Equal(when) || got.Kind != tc.entry.Kind {
+						t.Errorf("stored %+v; AppendTx returned %+v", got, written)
+					}
+				}
+				// The log goes on densely after a rolled-back append.
+				if seq, err := l.Append(audit.Entry{Kind: audit.KindAdmin, Result: audit.ResultSuccess}); err != nil || seq != uint64(len(tc.wantSeqs)+1) {
+					t.Errorf("next Append: seq %d, %v; want %d", seq, err, len(tc.wantSeqs)+1)
+				}
+			})
 		}
 	}
 }

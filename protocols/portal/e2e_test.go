@@ -18,6 +18,7 @@ import (
 
 	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/clientinfo"
 	"github.com/authd/authd/engine/clientinfo/geotest"
 	"github.com/authd/authd/engine/store/memstore"
@@ -145,7 +146,14 @@ func TestPortalPushEndToEnd(t *testing.T) {
 		}
 		return portal.Auth{Username: ac.CallbackAuth.Username, Password: ac.CallbackAuth.Password.Value()}, true
 	}})
-	eng := engine.New(engine.Options{KV: kv, Log: log, Audit: d.Observe(al)})
+	// The engine writes to the store's audit log through the observer,
+	// as authd run does: journey ends then commit with the session's
+	// tombstone and reach the dispatcher through Committed.
+	storeLog, err := audit.New(kv, audit.Options{Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(engine.Options{KV: kv, Log: log, Audit: d.Observe(storeLog)})
 	eng.Load(cfg.Program)
 	d.SetEngine(eng)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -244,6 +252,9 @@ func TestPortalPushEndToEnd(t *testing.T) {
 		t.Errorf("callback basic auth %q", auths)
 	}
 	authMu.Unlock()
+	if p, err := storeLog.Query(audit.Query{Kind: audit.KindJourney, User: "alice"}); err != nil || len(p.Entries) == 0 || p.Entries[len(p.Entries)-1].Journey != "portal_push" {
+		t.Errorf("the journey's end is not in the audit log: %v %+v", err, p)
+	}
 	for _, e := range al.kind(portal.KindCallback) {
 		if e.Result != "success" || e.Detail["attempt"] != "1" {
 			t.Errorf("callback audit %+v", e)

@@ -7,7 +7,8 @@
 // session S ends") and every pending delivery live in the store, and Run
 // resumes them. Journey ends are observed through the engine's audit log
 // (Observe wraps the audit.Logger the engine writes its journey entries
-// to), so the engine itself knows nothing of portals. Every attempt is
+// to, and sees an end once its entry is stored), so the engine itself
+// knows nothing of portals. Every attempt is
 // audited (audit kind "callback").
 //
 // authd run (cmd/authd/portal.go) builds one Dispatcher over the store,
@@ -170,17 +171,63 @@ func ExponentialBackoff(first, max time.Duration) func(int) time.Duration {
 func (d *Dispatcher) SetEngine(e *engine.Engine) { d.eng = e }
 
 // Observe wraps the engine's audit logger: every entry passes through to
-// next, and a journey's end is matched against the expectations.
+// next, and a journey's end is matched against the expectations. When
+// next can append inside the engine's transaction (audit.TxLogger, as
+// the store's audit.Log does), so can the wrapper, and it sees a journey
+// end in Committed, once the entry and the session's tombstone are
+// stored together; otherwise it sees it in Log, after the engine's save.
+// Either way a delivery is only enqueued for an end that was stored.
 func (d *Dispatcher) Observe(next audit.Logger) audit.Logger {
 	if next == nil {
 		next = audit.Discard
 	}
-	return audit.Func(func(ctx context.Context, e audit.Entry) {
-		next.Log(ctx, e)
-		if e.Kind == audit.KindJourney && e.Session != "" {
-			d.journeyEnded(e)
-		}
-	})
+	o := observer{d: d, next: next}
+	if tl, ok := next.(audit.TxLogger); ok {
+		return txObserver{observer: o, tx: tl}
+	}
+	return o
+}
+
+// observer is Observe's wrapper of a Logger that writes on its own.
+type observer struct {
+	d    *Dispatcher
+	next audit.Logger
+}
+
+// Log passes e on, then looks at it.
+func (o observer) Log(ctx context.Context, e audit.Entry) {
+	o.next.Log(ctx, e)
+	o.d.seen(e)
+}
+
+// txObserver is Observe's wrapper of an audit.TxLogger: it forwards the
+// in-transaction appends and looks at the entries once they committed.
+type txObserver struct {
+	observer
+	tx audit.TxLogger
+}
+
+var _ audit.TxLogger = txObserver{}
+
+// AppendTx passes e on to be written in tx; nothing is observed before
+// the commit.
+func (o txObserver) AppendTx(tx store.Tx, e audit.Entry) (audit.Entry, error) {
+	return o.tx.AppendTx(tx, e)
+}
+
+// Committed passes the committed entries on, then looks at them.
+func (o txObserver) Committed(ctx context.Context, es ...audit.Entry) {
+	o.tx.Committed(ctx, es...)
+	for _, e := range es {
+		o.d.seen(e)
+	}
+}
+
+// seen delivers the result of a journey whose end e records.
+func (d *Dispatcher) seen(e audit.Entry) {
+	if e.Kind == audit.KindJourney && e.Session != "" {
+		d.journeyEnded(e)
+	}
 }
 
 // journeyEnded turns the expectation of the session that ended (the audit

@@ -3,6 +3,7 @@ package portal_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/engine/audit"
+	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/protocols/portal"
 )
@@ -238,6 +240,79 @@ func TestUnrelatedJourneyEndsIgnored(t *testing.T) {
 	}
 	if n, _ := d.Pending(); n != 0 {
 		t.Errorf("%d deliveries queued for journeys nobody expected", n)
+	}
+}
+
+// TestObserveSeesStoredJourneyEnds: over a log that appends inside the
+// engine's transaction, the observer is one too and sees a journey's end
+// once it committed (Committed), never from an append alone; over a plain
+// Logger it sees the end in Log.
+func TestObserveSeesStoredJourneyEnds(t *testing.T) {
+	cases := []struct {
+		name string
+		// inTx: wrap the store's audit.Log (as authd run does) rather
+		// than a plain Logger.
+		inTx bool
+		// commit: the transaction holding the append commits.
+		commit      bool
+		wantPending int
+	}{
+		{name: "plain logger: seen in Log", wantPending: 1},
+		{name: "store log: seen once committed", inTx: true, commit: true, wantPending: 1},
+		{name: "store log: a rolled-back append is not an end", inTx: true, wantPending: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			kv := memstore.New()
+			d := portal.New(portal.Options{KV: kv})
+			if err := d.Expect(portal.Expectation{Session: sessionID, Realm: "corp", Journey: "push", Client: "portal", CallbackURL: "http://127.0.0.1:1/"}); err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			if !tc.inTx {
+				obs := d.Observe(&auditLog{})
+				if _, ok := obs.(audit.TxLogger); ok {
+					t.Fatal("the observer of a plain Logger claims to append in a transaction")
+				}
+				obs.Log(ctx, journeyEnd(audit.ResultSuccess))
+			} else {
+				al, err := audit.New(kv, audit.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				obs, ok := d.Observe(al).(audit.TxLogger)
+				if !ok {
+					t.Fatal("the observer of the store's log cannot append in a transaction: journey ends would cost a second commit")
+				}
+				errRollback := errors.New("rolled back")
+				var written audit.Entry
+				err = kv.Update(func(tx store.Tx) error {
+					var err error
+					if written, err = obs.AppendTx(tx, journeyEnd(audit.ResultSuccess)); err != nil {
+						return err
+					}
+					if !tc.commit {
+						return errRollback
+					}
+					return nil
+				})
+				if tc.commit != (err == nil) {
+					t.Fatalf("transaction: %v", err)
+				}
+				if n, _ := d.Pending(); n != 0 {
+					t.Fatalf("%d deliveries queued before the commit was announced", n)
+				}
+				if tc.commit {
+					obs.Committed(ctx, written)
+					if al.Last() != written.Seq {
+						t.Errorf("the log was not told of the commit: Last() = %d, want %d", al.Last(), written.Seq)
+					}
+				}
+			}
+			if n, _ := d.Pending(); n != tc.wantPending {
+				t.Errorf("%d deliveries queued; want %d", n, tc.wantPending)
+			}
+		})
 	}
 }
 
