@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,13 +20,19 @@ type wakeups struct {
 	marks map[string]time.Time // sessions woken while nobody held them
 }
 
-// holders is the channel the holders of one session share and how many
+// holders is the channel the holders of one session share (nil while only
+// AfterWake holds it) and how many
 // of them have not let go (Unhold), so a hold that ends without a wake
-// does not leave the session looking held.
+// does not leave the session looking held; fns are the holders that asked
+// to be called instead (AfterWake).
 type holders struct {
-	c chan struct{}
-	n int
+	c   chan struct{}
+	n   int
+	fns []*afterWake
 }
+
+// afterWake is one AfterWake registration.
+type afterWake struct{ f func() }
 
 // closedChan is returned to holders of a session already woken.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -59,8 +66,67 @@ func (e *Engine) wakeUp(sessionID string, remember bool) {
 	}
 	e.wake.mu.Unlock()
 	if h != nil {
-		close(h.c)
+		if h.c != nil {
+			close(h.c)
+		}
+		for _, w := range h.fns {
+			go w.f()
+		}
 	}
+}
+
+// AfterWake is WakeChan for a holder that parks instead of blocking: f runs
+// in its own goroutine at the session's next wake (at once when the
+// session was woken moments before, as WakeChan's channel would be closed
+// already). The journey API parks thousands of long polls this way with no
+// goroutine each. The registration counts as holding the session until f
+// runs or stop is called; stop reports whether it took f back before it
+// ran (after it ran, or a second time, it does nothing and says false).
+func (e *Engine) AfterWake(sessionID string, f func()) (stop func() bool) {
+	e.wake.mu.Lock()
+	if t, ok := e.wake.marks[sessionID]; ok {
+		delete(e.wake.marks, sessionID)
+		if time.Since(t) <= wakeMarkTTL {
+			e.wake.mu.Unlock()
+			go f()
+			return func() bool { return false }
+		}
+	}
+	h := e.holdersOf(sessionID)
+	w := &afterWake{f: f}
+	h.fns = append(h.fns, w)
+	h.n++
+	e.wake.mu.Unlock()
+	return func() bool {
+		e.wake.mu.Lock()
+		defer e.wake.mu.Unlock()
+		if e.wake.ch[sessionID] != h {
+			return false // woken since: f ran or is about to
+		}
+		i := slices.Index(h.fns, w)
+		if i < 0 {
+			return false
+		}
+		h.fns = slices.Delete(h.fns, i, i+1)
+		if h.n--; h.n <= 0 {
+			delete(e.wake.ch, sessionID)
+		}
+		return true
+	}
+}
+
+// holdersOf returns the session's holders, registering a new set when
+// nobody holds it; e.wake.mu must be held.
+func (e *Engine) holdersOf(sessionID string) *holders {
+	if e.wake.ch == nil {
+		e.wake.ch = map[string]*holders{}
+	}
+	h := e.wake.ch[sessionID]
+	if h == nil {
+		h = &holders{} // the channel is made for the first WakeChan
+		e.wake.ch[sessionID] = h
+	}
+	return h
 }
 
 // WakeChan returns a channel closed by the next Wake of the session (or
@@ -76,13 +142,9 @@ func (e *Engine) WakeChan(sessionID string) <-chan struct{} {
 			return closedChan
 		}
 	}
-	if e.wake.ch == nil {
-		e.wake.ch = map[string]*holders{}
-	}
-	h := e.wake.ch[sessionID]
-	if h == nil {
-		h = &holders{c: make(chan struct{})}
-		e.wake.ch[sessionID] = h
+	h := e.holdersOf(sessionID)
+	if h.c == nil {
+		h.c = make(chan struct{})
 	}
 	h.n++
 	return h.c
@@ -98,7 +160,7 @@ func (e *Engine) Unhold(sessionID string, c <-chan struct{}) {
 	e.wake.mu.Lock()
 	defer e.wake.mu.Unlock()
 	h := e.wake.ch[sessionID]
-	if h == nil || (<-chan struct{})(h.c) != c {
+	if h == nil || h.c == nil || (<-chan struct{})(h.c) != c {
 		return // woken since, or a newer set of holders
 	}
 	if h.n--; h.n <= 0 {
@@ -116,4 +178,13 @@ func (e *Engine) WakeHeld(sessionID string) bool {
 	e.wake.mu.Unlock()
 	e.wakeUp(sessionID, true)
 	return held
+}
+
+// Holding reports whether a front end holds the session now (WakeChan or
+// AfterWake, not yet woken nor let go), without waking it: tests and
+// diagnostics use it to see that a request is held before they answer.
+func (e *Engine) Holding(sessionID string) bool {
+	e.wake.mu.Lock()
+	defer e.wake.mu.Unlock()
+	return e.wake.ch[sessionID] != nil
 }

@@ -383,35 +383,10 @@ journey "login" {
 // push is pending, restarts it, and finishes every login: sessions live
 // in the store, and a late push answer still completes the login.
 func TestKill9(t *testing.T) {
-	addr := freePort(t)
-	e := env{dir: configDir(t, map[string]string{"authd.hcl": pushConfig(addr)})}
-	e.stdin = "alice-pass\n"
-	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
-	e.stdin = ""
-	// The test logs in more often than a person would.
-	s := e.startServer(t, "-rate-limit-user", "0")
+	e, addr, s := startPushServer(t)
 	ctx := context.Background()
 
-	// Enrol a software authenticator through the registration journey.
-	_, m := apiPost(t, s.addr, "corp", "enroll", map[string]any{})
-	_, m = apiPost(t, s.addr, "corp", "enroll", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
-	uri := ""
-	for _, c := range m["callbacks"].([]any) {
-		if cb := c.(map[string]any); cb["type"] == "qr" {
-			uri, _ = cb["uri"].(string)
-		}
-	}
-	if uri == "" {
-		t.Fatalf("no enrolment URI: %v", m)
-	}
-	var dev authenticator.Client
-	acct, err := dev.Enroll(ctx, uri, authenticator.EnrollOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, m = apiPost(t, s.addr, "corp", "enroll", answerAll(t, m, map[string]string{"wait": ""})); m["outcome"] != "success" {
-		t.Fatalf("enrolment: %v", m)
-	}
+	dev, acct := enrolDevice(t, s.addr)
 
 	// Sessions at the credentials, at the choice, and one waiting for
 	// the push.
@@ -427,12 +402,7 @@ func TestKill9(t *testing.T) {
 		}
 		atChoice = append(atChoice, m)
 	}
-	_, waiting := apiPost(t, s.addr, "corp", "login", map[string]any{})
-	_, waiting = apiPost(t, s.addr, "corp", "login", answerAll(t, waiting, map[string]string{"name": "alice", "password": "alice-pass"}))
-	_, waiting = apiPost(t, s.addr, "corp", "login", answerAll(t, waiting, map[string]string{"choice": "push"}))
-	if waiting["node"] != "wait" {
-		t.Fatalf("not waiting for the push: %v", waiting)
-	}
+	waiting := aliceWaitsForPush(t, s.addr)
 
 	// kill -9: no shutdown, no flush beyond what was committed.
 	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -469,6 +439,121 @@ func TestKill9(t *testing.T) {
 		[]string{"reason=\"authentication with password+push successful (chosen push)\""}, nil)
 	e.run(t, "audit", "-kind", "enrollment").want(t, 0, []string{"enrollment success corp/alice", "push device enrolled"}, nil)
 	s.stop()
+}
+
+// startPushServer runs authd on pushConfig at a fixed address (so a
+// restart can come back on it) with alice as a user.
+func startPushServer(t *testing.T) (env, string, *runningServer) {
+	t.Helper()
+	addr := freePort(t)
+	e := env{dir: configDir(t, map[string]string{"authd.hcl": pushConfig(addr)})}
+	e.stdin = "alice-pass\n"
+	e.run(t, "user", "add", "-realm", "corp", "-password-stdin", "alice").want(t, 0, nil, nil)
+	e.stdin = ""
+	// The tests log in more often than a person would.
+	return e, addr, e.startServer(t, "-rate-limit-user", "0")
+}
+
+// aliceWaitsForPush logs alice in up to the push wait (pushConfig) and
+// returns that suspension.
+func aliceWaitsForPush(t *testing.T, addr string) map[string]any {
+	t.Helper()
+	_, m := apiPost(t, addr, "corp", "login", map[string]any{})
+	_, m = apiPost(t, addr, "corp", "login", answerAll(t, m, map[string]string{"name": "alice", "password": "alice-pass"}))
+	_, m = apiPost(t, addr, "corp", "login", answerAll(t, m, map[string]string{"choice": "push"}))
+	if m["node"] != "wait" {
+		t.Fatalf("not waiting for the push: %v", m)
+	}
+	return m
+}
+
+// TestParkedLongPolls: over HTTP/1.1 `authd run` parks a long poll (no
+// goroutine held); the push answer still ends it at once with the
+// outcome, on a connection that then closes, and SIGTERM answers a parked
+// poll with the journey still waiting before authd exits cleanly.
+func TestParkedLongPolls(t *testing.T) {
+	_, _, s := startPushServer(t)
+	dev, acct := enrolDevice(t, s.addr)
+	ctx := context.Background()
+
+	// longPoll sends the keep-waiting answer with ?wait=25s on its own
+	// connection and delivers the reply.
+	type reply struct {
+		resp *http.Response
+		body map[string]any
+		err  error
+	}
+	longPoll := func(waiting map[string]any) <-chan reply {
+		out := make(chan reply, 1)
+		b, _ := json.Marshal(answerAll(t, waiting, map[string]string{"wait": ""}))
+		go func() {
+			url := fmt.Sprintf("http://%s/api/v1/realms/corp/journeys/login/authenticate?wait=25s", s.addr)
+			resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+			if err != nil {
+				out <- reply{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			err = json.NewDecoder(resp.Body).Decode(&m)
+			out <- reply{resp: resp, body: m, err: err}
+		}()
+		return out
+	}
+	// waitParked polls /metrics until n long polls are parked.
+	waitParked := func(n int) {
+		t.Helper()
+		want := fmt.Sprintf("authd_api_parked_requests %d\n", n)
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			resp, err := http.Get("http://" + s.addr + "/metrics")
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if strings.Contains(string(b), want) {
+					return
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never saw %q", want)
+			}
+		}
+	}
+
+	// The answer ends a parked poll with the outcome.
+	done := longPoll(aliceWaitsForPush(t, s.addr))
+	waitParked(1)
+	pending, err := dev.Pending(ctx, acct, 25*time.Second)
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending: %v %v", pending, err)
+	}
+	if _, err := dev.Respond(ctx, acct, pending[0], authenticator.Answer{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.resp.StatusCode != 200 || r.body["outcome"] != "success" {
+		t.Fatalf("parked poll after the approval: %+v", r)
+	}
+	if !r.resp.Close || r.resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("a parked poll's reply: Connection close %v, X-Request-Id %q", r.resp.Close, r.resp.Header.Get("X-Request-Id"))
+	}
+
+	// SIGTERM answers a parked poll: still waiting.
+	waiting := aliceWaitsForPush(t, s.addr)
+	done = longPoll(waiting)
+	waitParked(1)
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	r = <-done
+	if r.err != nil || r.resp.StatusCode != 200 || r.body["node"] != "wait" || r.body["session"] != waiting["session"] {
+		t.Fatalf("parked poll at shutdown: %+v", r)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+	if s.code != 0 || !strings.Contains(s.output(), "msg=stopped") || !strings.Contains(s.output(), "parked long polls answered before stopping") {
+		t.Fatalf("exit %d:\n%s", s.code, s.output())
+	}
 }
 
 func TestStoreFaultsAtStart(t *testing.T) {

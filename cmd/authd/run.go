@@ -242,6 +242,7 @@ type server struct {
 	oauth   *oauth.Provider  // nil without relying parties
 	push    *push.Service    // nil without push providers
 	authz   *resource.Server // protected_resource forward-auth; built in httpHandler
+	api     *api.Handler     // the journey API (its parked long polls end at shutdown); built in httpHandler
 	portal  *portalFront     // api_clients: the start endpoint and callbacks
 	// fed logs users in at identity_provider blocks (federated_login).
 	fed *federation.Service
@@ -498,6 +499,8 @@ func (s *server) run(watch bool) error {
 	s.ipLim = ratelimit.New(s.opts.ipRate)
 	s.userLim = ratelimit.New(s.opts.userRate)
 	srv := newHTTPServer(s.httpHandler(), s.log)
+	metrics.SetParkedAPI(s.api.Parked)
+	defer metrics.SetParkedAPI(nil)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 
 	var wg sync.WaitGroup
@@ -623,6 +626,19 @@ func (s *server) run(watch bool) error {
 			}
 		}()
 	}
+	sdwg.Add(1)
+	go func() {
+		// Long polls the journey API parked (taken over from the HTTP
+		// server, which no longer waits for them) are answered with
+		// where their journey stands; the clients poll again elsewhere.
+		defer sdwg.Done()
+		parked := s.api.Parked()
+		if err := s.api.Shutdown(sctx); err != nil {
+			s.log.Warn("parked long polls still running at the shutdown deadline were cut", "err", err)
+		} else if parked > 0 {
+			s.log.Info("parked long polls answered before stopping", "count", parked)
+		}
+	}()
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.Warn("requests still running at the shutdown deadline were cut", "err", err)
 		srv.Close()
@@ -653,9 +669,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // working under a flood), all with request ids and a body size cap.
 func (s *server) httpHandler() http.Handler {
 	root := http.NewServeMux()
-	root.Handle("/", api.NewWithOptions(s.eng, api.Options{
+	s.api = api.NewWithOptions(s.eng, api.Options{
 		Log: s.log, IPLimit: s.ipLim, UserLimit: s.userLim,
-	}))
+	})
+	root.Handle("/", s.api)
 	if s.push != nil {
 		root.Handle("/api/v1/push/", s.ipLim.Middleware("push", s.push.Handler()))
 	}

@@ -129,6 +129,8 @@ var (
 		"Suspended sessions in the store that have not finished (expired ones count until swept).", nil, nil)}
 	heldRADIUS = &gaugeFunc{desc: prometheus.NewDesc(namespace+"_radius_held_requests",
 		"RADIUS Access-Requests held open while their journey waits (a push answer).", nil, nil)}
+	parkedAPI = &gaugeFunc{desc: prometheus.NewDesc(namespace+"_api_parked_requests",
+		"Journey API long polls parked (taken over from the HTTP server) while their journey waits.", nil, nil)}
 	pendingPushes = &gaugeFunc{desc: prometheus.NewDesc(namespace+"_push_pending",
 		"Pushes sent and not yet answered or expired.", nil, nil)}
 )
@@ -141,7 +143,7 @@ func init() {
 		radiusDropped, pushSend, pushAnswer, pushProviderErrors, pushRejected,
 		storeTx, storeErrors, auditEntries, auditErrors, rateLimited,
 		reloads, lastReload, configInfo, buildInfo,
-		pendingSessions, heldRADIUS, pendingPushes,
+		pendingSessions, heldRADIUS, parkedAPI, pendingPushes,
 	)
 }
 
@@ -249,6 +251,10 @@ func SetPendingSessions(f func() (int, error)) { pendingSessions.set(f) }
 // SetHeldRADIUS installs the function counting held RADIUS requests
 // (radius.Server.Held). nil removes it.
 func SetHeldRADIUS(f func() int) { heldRADIUS.set(noErr(f)) }
+
+// SetParkedAPI installs the function counting parked journey API long
+// polls (api.Handler.Parked). nil removes it.
+func SetParkedAPI(f func() int) { parkedAPI.set(noErr(f)) }
 
 // SetPendingPushes installs the function counting pushes waiting for an
 // answer. nil removes it.

@@ -41,6 +41,7 @@ type Handler struct {
 	userLim *ratelimit.Limiter
 	maxBody int64
 	now     func() time.Time
+	parking parking // long polls taken over from net/http (park.go)
 }
 
 // Options tune the journey API beyond New's defaults.
@@ -118,7 +119,11 @@ type Error struct {
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	result := "error"
-	defer func() { metrics.RequestDone(engine.FrontendAPI, result, time.Since(began)) }()
+	defer func() {
+		if result != resultParked { // a parked request records itself when it is answered
+			metrics.RequestDone(engine.FrontendAPI, result, time.Since(began))
+		}
+	}()
 
 	id := engine.RequestIDFrom(r.Context())
 	if id == "" {
@@ -178,34 +183,46 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, werr)
 			return
 		}
-		if serr != nil {
+		switch {
+		case serr != nil:
 			err = serr
-		} else {
+		case h.park(w, r, s, in.Callbacks, req, wait, began): // park.go
+			result = resultParked
+			return
+		default:
 			resp, err = h.resume(r.Context(), s, in.Callbacks, req, wait) // longpoll.go
 		}
 	}
+	result = h.reply(w, r.Context(), r.URL.Path, req, resp, err)
+}
+
+// reply answers a start or resume of the request to path, and returns the
+// result label for the metrics.
+func (h *Handler) reply(w http.ResponseWriter, ctx context.Context, path string, req engine.Request, resp *engine.Response, err error) string {
 	if err != nil {
-		result = h.writeError(w, r, err)
-		return
+		return h.writeError(w, ctx, path, err)
 	}
 	if !resp.Done {
-		result = "suspended"
 		out := Suspended{Session: resp.Session, Node: resp.Node, Callbacks: resp.Callbacks}
 		if !resp.Until.IsZero() {
 			out.Until = resp.Until.UTC().Format(time.RFC3339)
 		}
 		writeJSON(w, http.StatusOK, out)
-		return
+		return "suspended"
 	}
-	result = string(resp.Outcome)
 	out := Finished{Outcome: string(resp.Outcome), Reason: "authentication failed"}
 	if resp.Outcome == engine.Success {
 		out.User, out.Reason = resp.User, "authenticated"
 	}
 	// The engine writes the audit entry; this line is for debugging.
-	h.log.DebugContext(r.Context(), "journey finished", "realm", realm, "journey", journey, "outcome", resp.Outcome,
-		"user", resp.User, "reason", resp.Reason, "client_ip", req.ClientIP, "path", strings.Join(resp.Path, ">"), "request_id", id)
+	realm := ""
+	if resp.State != nil {
+		realm = resp.State.Realm
+	}
+	h.log.DebugContext(ctx, "journey finished", "realm", realm, "journey", resp.Journey, "outcome", resp.Outcome,
+		"user", resp.User, "reason", resp.Reason, "client_ip", req.ClientIP, "path", strings.Join(resp.Path, ">"), "request_id", req.RequestID)
 	writeJSON(w, http.StatusOK, out)
+	return string(resp.Outcome)
 }
 
 // credentialAnswer reports whether answers carry a password or code for s
@@ -263,8 +280,9 @@ func startedAs(s *engine.Session, journey string) bool {
 	return s.Journey == journey
 }
 
-// writeError answers err and returns the result label for the metrics.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) string {
+// writeError answers err to the request to path and returns the result
+// label for the metrics.
+func (h *Handler) writeError(w http.ResponseWriter, ctx context.Context, path string, err error) string {
 	var (
 		nf *engine.NotFoundError
 		ae *engine.AnswerError
@@ -284,7 +302,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeJSON(w, http.StatusConflict, &Error{Error: "session_finished", Field: "session", Message: "the session already finished and cannot be resumed"})
 	case errors.Is(err, engine.ErrSessionBusy):
 		writeJSON(w, http.StatusConflict, &Error{Error: "session_busy", Field: "session", Message: "another request is advancing this session; retry"})
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// The client went away (or the server is shutting down): nobody
 		// reads the answer.
 		writeJSON(w, http.StatusServiceUnavailable, &Error{Error: "unavailable", Message: "the request was cancelled"})
@@ -292,7 +310,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		// A store failure (a full disk) lands here: this request fails,
 		// the session stays as it was, and the server keeps serving.
-		h.log.ErrorContext(r.Context(), "journey API", "path", r.URL.Path, "err", err, "request_id", engine.RequestIDFrom(r.Context()))
+		h.log.ErrorContext(ctx, "journey API", "path", path, "err", err, "request_id", engine.RequestIDFrom(ctx))
 		writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
 		return "error"
 	}

@@ -207,7 +207,7 @@ func (h *PortalHandler) start(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := h.o.Engine.Start(r.Context(), realm, journey, req)
 	if err != nil {
-		result = (&Handler{log: h.o.Log}).writeError(w, r, err)
+		result = (&Handler{log: h.o.Log}).writeError(w, r.Context(), r.URL.Path, err)
 		return
 	}
 	st := PortalStart{Realm: realm, Journey: journey, User: in.User, Client: c.Name, CallbackURL: in.CallbackURL, Time: time.Now().UTC()}

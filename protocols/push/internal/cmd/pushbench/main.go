@@ -91,8 +91,9 @@ func main() {
 	n := flag.Int("n", 10_000, "logins waiting on a push at once")
 	conc := flag.Int("c", 4, "devices answering at a time")
 	keep := flag.Bool("keep", false, "keep the temporary directory")
+	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
 	flag.Parse()
-	if err := run(*bin, *n, *conc, *keep); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *keep); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -117,7 +118,7 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc int, keep bool) error {
+func run(bin string, n, conc, openRate int, keep bool) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -145,7 +146,7 @@ func run(bin string, n, conc int, keep bool) error {
 		return err
 	}
 	load0, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("pushbench: %d logins, %d answering, %d CPUs; load average before: %s\n", n, conc, runtime.NumCPU(), strings.TrimSpace(string(load0)))
+	fmt.Printf("pushbench: %d logins, long polls opened at %d/s (0: at once), %d answering, %d CPUs; load average before: %s\n", n, openRate, conc, runtime.NumCPU(), strings.TrimSpace(string(load0)))
 
 	t0 := time.Now()
 	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, n)
@@ -201,12 +202,23 @@ func run(bin string, n, conc int, keep bool) error {
 	setup := time.Since(t0)
 	time.Sleep(2 * time.Second) // let the heap settle before reading RSS
 	rssIdle, _ := rssOf(pid)
-	fmt.Printf("  %d logins waiting on a pending push in %v (%.0f/s); authd RSS %.1f MB (not held)\n", n, setup.Round(time.Millisecond), float64(n)/setup.Seconds(), rssIdle)
+	fmt.Printf("  %d logins waiting on a pending push in %v (%.0f/s); authd RSS %.1f MB (not held: %s); %s\n", n, setup.Round(time.Millisecond), float64(n)/setup.Seconds(), rssIdle, rssSplit(pid), goMemory(base))
 
-	// Every login held by a long poll.
+	// Every login held by a long poll, opened at openRate a second (0: all
+	// at once): users start logins over time, not in one instant.
 	var holding sync.WaitGroup
 	var inFlight atomic.Int64
+	var tick <-chan time.Time
+	if openRate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(openRate))
+		defer t.Stop()
+		tick = t.C
+	}
+	opening := time.Now()
 	for _, l := range logins {
+		if tick != nil {
+			<-tick
+		}
 		holding.Add(1)
 		go func() {
 			defer holding.Done()
@@ -228,9 +240,16 @@ func run(bin string, n, conc int, keep bool) error {
 			}
 		}()
 	}
+	opened := time.Since(opening)
 	time.Sleep(5 * time.Second)
-	rssHeld, hwmHeld := rssOf(pid)
-	fmt.Printf("  %d long polls open; authd RSS %.1f MB held (peak so far %.1f MB); %s\n", inFlight.Load(), rssHeld, hwmHeld, goMemory(base))
+	rssBurst, hwmHeld := rssOf(pid)
+	fmt.Printf("  %d long polls opened in %v; authd RSS %.1f MB held, 5 s later (peak so far %.1f MB); %s\n", inFlight.Load(), opened.Round(time.Millisecond), rssBurst, hwmHeld, goMemory(base))
+	// Opening them left garbage the runtime frees and returns to the
+	// system over the next seconds; the held figure is read once that
+	// settled, before the first 30 s polls end and re-issue.
+	time.Sleep(max(time.Second, 23*time.Second-opened))
+	rssHeld, _ := rssOf(pid)
+	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
 
 	// The devices answer, conc at a time.
 	client := &authenticator.Client{HTTP: hc}
@@ -373,6 +392,24 @@ func goMemory(base string) string {
 	mb := func(k string) float64 { return v[k] / (1 << 20) }
 	return fmt.Sprintf("Go: %.0f goroutines, stacks %.1f MB, heap in use %.1f MB, runtime total %.1f MB",
 		v["go_goroutines"], mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_sys_bytes"))
+}
+
+// rssSplit says how much of pid's RSS is private memory and how much is
+// mapped files (the binary, the bbolt file's pages read so far, which the
+// kernel can drop and reread).
+func rssSplit(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return ""
+	}
+	v := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, val, ok := strings.Cut(line, ":")
+		if ok {
+			v[k], _ = strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 64)
+		}
+	}
+	return fmt.Sprintf("private %.1f MB + files %.1f MB", v["RssAnon"]/1024, v["RssFile"]/1024)
 }
 
 // rssOf reads VmRSS and VmHWM (peak) of pid, in MB.

@@ -1,0 +1,292 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/metrics"
+)
+
+// Parking: a long poll over HTTP/1.x is not held by a blocked goroutine.
+// net/http keeps two goroutines and about 35 KB (stacks, 10 KB of bufio
+// buffers, the parsed request) per open request, so 10,000 logins waiting
+// on a push with a long poll each cost authd 450 MB. Instead the handler
+// takes the connection over (http.Hijacker), lets net/http's goroutines
+// and buffers go, and parks the hold: the engine calls back at the
+// session's wake (engine.AfterWake) and a timer at the hold's end; only
+// then does a goroutine resume the session and write the answer, with
+// "Connection: close". A parked hold costs the socket and a few hundred
+// bytes.
+//
+// What a held request did and a parked one must do too:
+//   - A client that went away is not answered in its place: before
+//     resuming, the socket is checked for the client's close (peerClosed).
+//     When it closed, nothing resumes and the wake is passed on to the
+//     client's next poll.
+//   - The hold ends at the wait's deadline and at the client's ?wait=,
+//     whichever comes first, and spans the node's re-suspensions.
+//   - Shutdown answers every parked request with where its journey stands
+//     before the store closes (Handler.Shutdown).
+//
+// HTTP/2 (which has no Hijacker, and multiplexes one connection) and
+// response writers that cannot be taken over keep the blocking hold
+// (longpoll.go).
+
+// resultParked marks a request whose answer is written later by its
+// parked hold, which then records the request's metrics itself.
+const resultParked = "parked"
+
+// parkWriteTimeout bounds writing a parked request's answer.
+const parkWriteTimeout = 10 * time.Second
+
+// parking is the set of parked holds, for Shutdown.
+type parking struct {
+	mu     sync.Mutex
+	holds  map[*parkedHold]struct{}
+	closed bool
+	active sync.WaitGroup // holds parked or resuming
+}
+
+// parkedHold is one long poll taken over from net/http.
+type parkedHold struct {
+	h        *Handler
+	conn     net.Conn
+	ctx      context.Context // the request id alone, not net/http's per-connection state
+	path     string
+	header   http.Header // the answer's headers so far (X-Request-Id)
+	req      engine.Request
+	session  string
+	answers  []engine.Callback
+	deadline time.Time
+	began    time.Time
+	http10   bool // answer as HTTP/1.0
+
+	mu     sync.Mutex
+	fired  bool        // this arming's wake or timer came
+	woken  bool        // and it was the wake
+	final  bool        // answer on the next resume, whatever it says
+	stop   func() bool // takes the wake registration back
+	timer  *time.Timer
+	closed atomic.Bool
+}
+
+// park takes over a long poll that would be held, when the connection
+// allows it; false leaves the request to the blocking hold.
+func (h *Handler) park(w http.ResponseWriter, r *http.Request, s *engine.Session, answers []engine.Callback, req engine.Request, wait time.Duration, began time.Time) bool {
+	if wait <= 0 || r.ProtoMajor != 1 || !keepsWaiting(s.Pending, answers) {
+		return false
+	}
+	h.parking.mu.Lock()
+	if h.parking.closed {
+		h.parking.mu.Unlock()
+		return false
+	}
+	h.parking.active.Add(1)
+	h.parking.mu.Unlock()
+	header := w.Header().Clone()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		h.parking.active.Done()
+		return false
+	}
+	// A body already read and no pipelining in a long poll: whatever the
+	// server buffered past this request is dropped with the connection,
+	// which the answer closes.
+	p := &parkedHold{
+		h: h, conn: conn, header: header, req: req, session: s.ID, answers: answers,
+		ctx:  engine.ContextWithRequestID(context.Background(), engine.RequestIDFrom(r.Context())),
+		path: r.URL.Path, http10: r.ProtoMinor == 0, deadline: time.Now().Add(wait), began: began,
+	}
+	h.parking.mu.Lock()
+	if h.parking.holds == nil {
+		h.parking.holds = map[*parkedHold]struct{}{}
+	}
+	h.parking.holds[p] = struct{}{}
+	p.final = h.parking.closed
+	h.parking.mu.Unlock()
+	p.arm(s.Until)
+	return true
+}
+
+// arm waits for the session's wake or the hold's end, whichever comes
+// first, without a goroutine.
+func (p *parkedHold) arm(until time.Time) {
+	hold := time.Until(p.deadline)
+	if !until.IsZero() {
+		hold = min(hold, time.Until(until))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fired = false
+	if hold <= 0 || p.final {
+		p.fired = true
+		go p.resume()
+		return
+	}
+	p.stop = p.h.eng.AfterWake(p.session, func() { p.fire(true) })
+	p.timer = time.AfterFunc(hold, func() { p.fire(false) })
+}
+
+// fire is the wake or the timer (each in its own goroutine); the first of
+// them resumes.
+func (p *parkedHold) fire(woken bool) {
+	p.mu.Lock()
+	if p.fired {
+		p.mu.Unlock()
+		return
+	}
+	p.fired = true
+	p.woken = woken
+	p.timer.Stop()
+	p.stop() // the timer came first: let go of the wake (engine.Unhold)
+	p.mu.Unlock()
+	p.resume()
+}
+
+// release ends a parked hold early, for Shutdown: it resumes now and
+// answers whatever the journey says.
+func (p *parkedHold) release() {
+	p.mu.Lock()
+	p.final = true
+	p.mu.Unlock()
+	p.fire(false)
+}
+
+// resume continues the session as the blocking hold does and, unless the
+// journey still waits with time left, answers the client.
+func (p *parkedHold) resume() {
+	if peerClosed(p.conn) {
+		// Nobody would read the answer; a later poll resumes instead. A
+		// wake this hold took is passed on: to the client's next poll if
+		// it holds already, else the engine keeps it for that poll.
+		p.mu.Lock()
+		woken := p.woken
+		p.mu.Unlock()
+		if woken {
+			p.h.eng.Wake(p.session)
+		}
+		p.done(nil)
+		return
+	}
+	resp, err := p.h.eng.Resume(p.ctx, p.session, p.answers, p.req)
+	p.mu.Lock()
+	final := p.final
+	p.mu.Unlock()
+	if err == nil && !resp.Done && !final && time.Until(p.deadline) > 0 && keepsWaiting(resp.Callbacks, nil) {
+		// Still waiting (the node's seconds passed): park again.
+		p.answers = keepWaiting(resp.Callbacks)
+		p.arm(resp.Until)
+		return
+	}
+	w := &connResponse{header: p.header, status: http.StatusOK}
+	result := p.h.reply(w, p.ctx, p.path, p.req, resp, err)
+	p.done(func() string {
+		_ = p.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
+		if werr := w.writeTo(p.conn, p.http10); werr != nil {
+			return "cancelled"
+		}
+		return result
+	})
+}
+
+// done unparks the hold, answers the client (answer, if any, writes the
+// response and says the result label), closes the connection and records
+// the request.
+func (p *parkedHold) done(answer func() string) {
+	if p.closed.Swap(true) {
+		return
+	}
+	ps := &p.h.parking
+	ps.mu.Lock()
+	delete(ps.holds, p)
+	ps.mu.Unlock()
+	result := "cancelled"
+	if answer != nil {
+		result = answer()
+	}
+	_ = p.conn.Close()
+	metrics.RequestDone(engine.FrontendAPI, result, time.Since(p.began))
+	ps.active.Done()
+}
+
+// Shutdown answers every parked long poll now, with where its journey
+// stands (typically still waiting: the client polls again, at the next
+// instance), and waits for those answers until ctx ends. Requests that
+// arrive after it are held the blocking way, for http.Server.Shutdown to
+// wait on. Call it after the listener stopped accepting and before the
+// engine's store closes.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	ps := &h.parking
+	ps.mu.Lock()
+	ps.closed = true
+	holds := make([]*parkedHold, 0, len(ps.holds))
+	for p := range ps.holds {
+		holds = append(holds, p)
+	}
+	ps.mu.Unlock()
+	for _, p := range holds {
+		go p.release()
+	}
+	finished := make(chan struct{})
+	go func() { ps.active.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		ps.mu.Lock()
+		for p := range ps.holds {
+			_ = p.conn.Close() // cut what could not be answered in time
+		}
+		ps.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// Parked reports how many long polls are parked or resuming, for the
+// shutdown log and tests.
+func (h *Handler) Parked() int {
+	h.parking.mu.Lock()
+	defer h.parking.mu.Unlock()
+	return len(h.parking.holds)
+}
+
+// connResponse is the http.ResponseWriter of a parked request's answer:
+// it collects the answer, then writes it as an HTTP/1.1 response on the
+// taken-over connection, which it closes.
+type connResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *connResponse) Header() http.Header         { return c.header }
+func (c *connResponse) WriteHeader(status int)      { c.status = status }
+func (c *connResponse) Write(b []byte) (int, error) { return c.body.Write(b) }
+
+func (c *connResponse) writeTo(conn net.Conn, http10 bool) error {
+	c.header.Set("Content-Length", strconv.Itoa(c.body.Len()))
+	c.header.Set("Connection", "close")
+	if c.header.Get("Date") == "" {
+		c.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	bw := bufio.NewWriterSize(conn, 512+c.body.Len())
+	proto := "HTTP/1.1"
+	if http10 {
+		proto = "HTTP/1.0"
+	}
+	bw.WriteString(proto + " " + strconv.Itoa(c.status) + " " + http.StatusText(c.status) + "\r\n")
+	if err := c.header.Write(bw); err != nil {
+		return err
+	}
+	bw.WriteString("\r\n")
+	bw.Write(c.body.Bytes())
+	return bw.Flush()
+}
