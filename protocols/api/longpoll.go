@@ -67,6 +67,9 @@ func (h *Handler) resume(ctx context.Context, s *engine.Session, answers []engin
 			case <-woken:
 			case <-t.C:
 				h.eng.Unhold(s.ID, woken)
+				if resp, ok := h.stillWaiting(s.ID, deadline, until); ok {
+					return resp, nil
+				}
 			case <-ctx.Done():
 				t.Stop()
 				h.eng.Unhold(s.ID, woken)
@@ -84,6 +87,23 @@ func (h *Handler) resume(ctx context.Context, s *engine.Session, answers []engin
 		// again on the new wait, answering it the same way.
 		until, answers = resp.Until, keepWaiting(resp.Callbacks)
 	}
+}
+
+// stillWaiting answers a hold that ended because the client's own wait
+// (deadline) is over while the journey's wait (until) is not: with the
+// session's suspension as it stands, read without resuming, so a poll
+// that changes nothing writes nothing. ok is false when the journey must
+// be resumed instead (its wait is over, or it no longer waits).
+func (h *Handler) stillWaiting(id string, deadline, until time.Time) (*engine.Response, bool) {
+	now := time.Now()
+	if now.Before(deadline) || (!until.IsZero() && !now.Before(until)) {
+		return nil, false
+	}
+	resp, err := h.eng.Suspension(id)
+	if err != nil || !keepsWaiting(resp.Callbacks, nil) {
+		return nil, false
+	}
+	return resp, true
 }
 
 // keepsWaiting reports whether pending has a wait callback and answers do

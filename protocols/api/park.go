@@ -72,6 +72,7 @@ type parkedHold struct {
 	mu     sync.Mutex
 	fired  bool        // this arming's wake or timer came
 	woken  bool        // and it was the wake
+	until  time.Time   // the journey's own wait ends (zero: none)
 	final  bool        // answer on the next resume, whatever it says
 	stop   func() bool // takes the wake registration back
 	timer  *time.Timer
@@ -125,7 +126,7 @@ func (p *parkedHold) arm(until time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fired = false
+	p.fired, p.until = false, until
 	if hold <= 0 || p.final {
 		p.fired = true
 		go p.resume()
@@ -176,10 +177,22 @@ func (p *parkedHold) resume() {
 		p.done(nil)
 		return
 	}
-	resp, err := p.h.eng.Resume(p.ctx, p.session, p.answers, p.req)
 	p.mu.Lock()
-	final := p.final
+	final, woken, until := p.final, p.woken, p.until
 	p.mu.Unlock()
+	var (
+		resp *engine.Response
+		err  error
+	)
+	deadline := p.deadline
+	if final {
+		deadline = time.Now() // shutdown: answer where it stands
+	}
+	if r, ok := p.h.stillWaiting(p.session, deadline, until); ok && !woken {
+		resp = r
+	} else {
+		resp, err = p.h.eng.Resume(p.ctx, p.session, p.answers, p.req)
+	}
 	if err == nil && !resp.Done && !final && time.Until(p.deadline) > 0 && keepsWaiting(resp.Callbacks, nil) {
 		// Still waiting (the node's seconds passed): park again.
 		p.answers = keepWaiting(resp.Callbacks)

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/push/authenticator"
+	"github.com/authd/authd/protocols/push/internal/load"
 	"github.com/authd/authd/protocols/push/wire"
 )
 
@@ -57,12 +57,16 @@ journey "push" {
 `
 
 // BenchmarkPendingPushes10k holds 10,000 logins waiting for a push at
-// once (each held like a RADIUS request or long poll, on the engine's
-// wake channel), then answers them from devices over loopback HTTP and
-// measures the time from sending a device's answer to the held journey's
-// resumed reply, and the memory of the whole process while all 10,000
-// wait. AUTHD_BENCH_STORE=memory uses the in-memory store instead of
-// bbolt; AUTHD_BENCH_N changes the count.
+// once, each parked on the engine's wake (engine.AfterWake, as the
+// journey API parks a long poll; AUTHD_BENCH_HOLD=goroutine holds each on
+// a goroutine instead, as a RADIUS hold does), then answers them from
+// devices over loopback HTTP and measures the time from sending a
+// device's answer to the held journey's resumed reply, and the memory of
+// the whole process while all 10,000 wait. AUTHD_BENCH_C answers that
+// many at a time (default 4, a closed loop); AUTHD_BENCH_RATE starts that
+// many answers a second instead (an open loop); AUTHD_BENCH_STORE=memory
+// uses the in-memory store instead of bbolt; AUTHD_BENCH_N changes the
+// count.
 //
 //	go test -run XXX -bench PendingPushes10k -benchtime 1x ./protocols/push/
 func BenchmarkPendingPushes10k(b *testing.B) {
@@ -76,6 +80,7 @@ func BenchmarkPendingPushes10k(b *testing.B) {
 }
 
 func runPendingBench(b *testing.B, n int, storeKind string) {
+	holdGoroutines := os.Getenv("AUTHD_BENCH_HOLD") == "goroutine"
 	var kv store.KV
 	if storeKind == "memory" {
 		kv = memstore.New()
@@ -106,7 +111,7 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	// One poll device per user, written straight to the store.
 	ds := devices.New(kv)
 	accounts := make([]*authenticator.Account, n)
-	parallel(n, 16, func(i int) {
+	load.Parallel(n, 16, func(i int) {
 		key, _ := wire.NewKey()
 		der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
 		user := fmt.Sprintf("u%05d", i)
@@ -140,7 +145,7 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	}
 	hs := make([]*held, n)
 	start := time.Now()
-	parallel(n, 64, func(i int) {
+	load.Parallel(n, 64, func(i int) {
 		resp, err := eng.Start(ctx, "corp", "push", engine.Request{Protocol: "api"})
 		if err != nil {
 			b.Error(err)
@@ -159,17 +164,25 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 			}
 		}
 		hs[i] = h
-		go func() {
-			wake := eng.WakeChan(h.session)
-			close(h.ready)
-			<-wake
+		resume := func() {
 			empty := ""
 			r, err := resumeRetry(ctx, eng, h.session, []engine.Callback{{ID: "wait", Value: &empty}})
 			if err != nil || !r.Done || r.Outcome != engine.Success {
 				b.Errorf("resume %s: %+v %v", h.session[:6], r, err)
 			}
 			h.resumed <- time.Now()
-		}()
+		}
+		if holdGoroutines {
+			go func() {
+				wake := eng.WakeChan(h.session)
+				close(h.ready)
+				<-wake
+				resume()
+			}()
+		} else {
+			eng.AfterWake(h.session, resume)
+			close(h.ready)
+		}
 	})
 	if b.Failed() {
 		return
@@ -189,10 +202,18 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	if v := os.Getenv("AUTHD_BENCH_C"); v != "" {
 		conc, _ = strconv.Atoi(v)
 	}
+	// AUTHD_BENCH_RATE > 0 starts that many answers a second instead,
+	// whatever the ones before them are doing (an open loop: users tap
+	// their phones independently).
+	rate, _ := strconv.Atoi(os.Getenv("AUTHD_BENCH_RATE"))
+	answerAll := func(f func(int)) { load.Parallel(n, conc, f) }
+	if rate > 0 {
+		answerAll = func(f func(int)) { load.OpenLoop(n, rate, f) }
+	}
 	client := &authenticator.Client{HTTP: srv.Client()}
 	lat := make([]time.Duration, n)
 	answerStart := time.Now()
-	parallel(n, conc, func(i int) {
+	answerAll(func(i int) {
 		a := accounts[i]
 		ps, err := client.Pending(ctx, a, 0)
 		if err != nil || len(ps) != 1 {
@@ -213,8 +234,12 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MB")
-	b.Logf("store=%s answering=%d pending=%d setup=%v heap_inuse=%.1fMB sys=%.1fMB rss=%.1fMB goroutines=%d answers=%v (%.0f/s) answer→resumed p50=%v p90=%v p99=%v max=%v",
-		orDefault(storeKind, "bbolt"), conc, n, setup.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20), float64(rss)/(1<<20),
+	answering := fmt.Sprintf("%d at a time", conc)
+	if rate > 0 {
+		answering = fmt.Sprintf("%d/s (open loop)", rate)
+	}
+	b.Logf("store=%s answering=%s pending=%d setup=%v heap_inuse=%.1fMB sys=%.1fMB rss=%.1fMB goroutines=%d answers=%v (%.0f/s) answer→resumed p50=%v p90=%v p99=%v max=%v",
+		orDefault(storeKind, "bbolt"), answering, n, setup.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20), float64(rss)/(1<<20),
 		runtime.NumGoroutine(), total.Round(time.Millisecond), float64(n)/total.Seconds(), pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
 }
 
@@ -235,26 +260,6 @@ func resumeRetry(ctx context.Context, eng *engine.Engine, id string, cbs []engin
 		}
 		return r, err
 	}
-}
-
-// parallel runs f(0..n-1) on workers goroutines.
-func parallel(n, workers int, f func(int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // rssBytes reads VmRSS from /proc (0 elsewhere).

@@ -45,6 +45,7 @@ import (
 	"github.com/authd/authd/engine/devices"
 	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/protocols/push/authenticator"
+	"github.com/authd/authd/protocols/push/internal/load"
 	"github.com/authd/authd/protocols/push/wire"
 )
 
@@ -92,8 +93,9 @@ func main() {
 	conc := flag.Int("c", 4, "devices answering at a time")
 	keep := flag.Bool("keep", false, "keep the temporary directory")
 	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
+	rate := flag.Int("rate", 0, "answers started per second, open loop (0: -c at a time, closed loop)")
 	flag.Parse()
-	if err := run(*bin, *n, *conc, *openRate, *keep); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *rate, *keep); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -118,7 +120,7 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc, openRate int, keep bool) error {
+func run(bin string, n, conc, openRate, rate int, keep bool) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -146,7 +148,11 @@ func run(bin string, n, conc, openRate int, keep bool) error {
 		return err
 	}
 	load0, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("pushbench: %d logins, long polls opened at %d/s (0: at once), %d answering, %d CPUs; load average before: %s\n", n, openRate, conc, runtime.NumCPU(), strings.TrimSpace(string(load0)))
+	answering := fmt.Sprintf("%d answering at a time", conc)
+	if rate > 0 {
+		answering = fmt.Sprintf("answers arriving at %d/s", rate)
+	}
+	fmt.Printf("pushbench: %d logins, long polls opened at %d/s (0: at once), %s, %d CPUs; load average before: %s\n", n, openRate, answering, runtime.NumCPU(), strings.TrimSpace(string(load0)))
 
 	t0 := time.Now()
 	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, n)
@@ -176,7 +182,7 @@ func run(bin string, n, conc, openRate int, keep bool) error {
 	logins := make([]*login, n)
 	t0 = time.Now()
 	var failed atomic.Int64
-	parallel(n, 32, func(i int) {
+	load.Parallel(n, 32, func(i int) {
 		l := &login{user: accounts[i].User, ended: make(chan time.Time, 1)}
 		r, err := post(hc, base, "", map[string]any{})
 		if err == nil {
@@ -251,12 +257,18 @@ func run(bin string, n, conc, openRate int, keep bool) error {
 	rssHeld, _ := rssOf(pid)
 	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
 
-	// The devices answer, conc at a time.
+	// The devices answer, conc at a time, or (rate > 0) rate a second
+	// whatever the answers before them are doing: users tap their phones
+	// independently, so an open loop is the load a real server sees.
 	client := &authenticator.Client{HTTP: hc}
 	lat := make([]time.Duration, n)
 	var bad atomic.Int64
 	t0 = time.Now()
-	parallel(n, conc, func(i int) {
+	answerAll := func(f func(int)) { load.Parallel(n, conc, f) }
+	if rate > 0 {
+		answerAll = func(f func(int)) { load.OpenLoop(n, rate, f) }
+	}
+	answerAll(func(i int) {
 		a, l := accounts[i], logins[i]
 		ps, err := client.Pending(context.Background(), a, 0)
 		if err != nil || len(ps) != 1 {
@@ -304,7 +316,7 @@ func writeDevices(path, base string, n int) ([]*authenticator.Account, error) {
 	ds := devices.New(st)
 	accounts := make([]*authenticator.Account, n)
 	var firstErr atomic.Value
-	parallel(n, 32, func(i int) {
+	load.Parallel(n, 32, func(i int) {
 		key, err := wire.NewKey()
 		if err != nil {
 			firstErr.CompareAndSwap(nil, err)
@@ -432,24 +444,4 @@ func rssOf(pid int) (rss, hwm float64) {
 		}
 	}
 	return rss, hwm
-}
-
-// parallel runs f(0..n-1) on workers goroutines.
-func parallel(n, workers int, f func(int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
