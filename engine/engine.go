@@ -48,7 +48,10 @@ type Options struct {
 	// Audit receives one entry for every journey that ends, whichever
 	// front end drove it, plus one per enrolment the journey made; it is
 	// also handed to nodes and front ends as Services.Audit. Default:
-	// audit.Discard.
+	// audit.Discard. When it is an audit.TxLogger (the store's audit.Log,
+	// or the portal dispatcher's observer of it), a journey's entries are
+	// written in the transaction that stores its end, so a finished
+	// journey costs one commit and is never stored without its entry.
 	Audit audit.Logger
 }
 
