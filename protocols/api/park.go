@@ -126,7 +126,7 @@ func (p *parkedHold) arm(until time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fired, p.until = false, until
+	p.fired, p.woken, p.until = false, false, until
 	if hold <= 0 || p.final {
 		p.fired = true
 		go p.resume()
