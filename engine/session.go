@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
@@ -101,17 +102,101 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 	}
 	s.State = make(map[string]cty.Value, len(in.State))
 	for k, e := range in.State {
-		ty, err := ctyjson.UnmarshalType(e.Type)
-		if err != nil {
-			return fmt.Errorf("state %q: %w", k, err)
-		}
-		v, err := ctyjson.Unmarshal(e.Value, ty)
+		v, err := e.decode()
 		if err != nil {
 			return fmt.Errorf("state %q: %w", k, err)
 		}
 		s.State[k] = v
 	}
 	return nil
+}
+
+// decode returns the entry's value. Every resume and every long poll
+// decodes its session, and go-cty's codec builds a json.Decoder with its
+// read buffer twice per entry (type, then value): that was four fifths of
+// a push login's decode. Nearly every value a journey keeps is a string,
+// a number or a bool, written by MarshalJSON in one canonical form, so
+// those are decoded here directly, exactly as go-cty would; anything else,
+// including a primitive in a form MarshalJSON does not write, goes to
+// go-cty.
+func (e stateEntry) decode() (cty.Value, error) {
+	if v, ok := e.decodePrimitive(); ok {
+		return v, nil
+	}
+	ty, err := ctyjson.UnmarshalType(e.Type)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return ctyjson.Unmarshal(e.Value, ty)
+}
+
+// decodePrimitive is decode's fast path; false leaves the entry to go-cty.
+func (e stateEntry) decodePrimitive() (cty.Value, bool) {
+	var ty cty.Type
+	switch string(e.Type) {
+	case `"string"`:
+		ty = cty.String
+	case `"number"`:
+		ty = cty.Number
+	case `"bool"`:
+		ty = cty.Bool
+	default:
+		return cty.NilVal, false
+	}
+	raw := e.Value
+	switch {
+	case len(raw) == 0:
+		return cty.NilVal, false
+	case string(raw) == "null":
+		return cty.NullVal(ty), true
+	}
+	switch ty {
+	case cty.String:
+		if s, ok := jsonString(raw); ok {
+			return cty.StringVal(s), true
+		}
+	case cty.Number:
+		if raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' {
+			// go-cty parses a JSON number's text the same way.
+			if v, err := cty.ParseNumberVal(string(raw)); err == nil {
+				return v, true
+			}
+		}
+	case cty.Bool:
+		switch string(raw) {
+		case "true":
+			return cty.True, true
+		case "false":
+			return cty.False, true
+		}
+	}
+	return cty.NilVal, false
+}
+
+// jsonString returns the string a JSON string literal holds. A literal
+// with nothing to unescape (the common case) is sliced; one with escapes,
+// control or non-UTF-8 bytes goes through encoding/json, as go-cty's own
+// decoder would.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	plain := utf8.Valid(body)
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(body), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // NewID returns an unguessable identifier: 192 random bits, URL-safe.

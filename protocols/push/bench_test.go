@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,7 +67,8 @@ journey "push" {
 // many at a time (default 4, a closed loop); AUTHD_BENCH_RATE starts that
 // many answers a second instead (an open loop); AUTHD_BENCH_STORE=memory
 // uses the in-memory store instead of bbolt; AUTHD_BENCH_N changes the
-// count.
+// count; AUTHD_BENCH_MEMPROFILE=p writes heap profiles around the answers
+// (see writeHeapProfile).
 //
 //	go test -run XXX -bench PendingPushes10k -benchtime 1x ./protocols/push/
 func BenchmarkPendingPushes10k(b *testing.B) {
@@ -212,6 +214,8 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	}
 	client := &authenticator.Client{HTTP: srv.Client()}
 	lat := make([]time.Duration, n)
+	profile := os.Getenv("AUTHD_BENCH_MEMPROFILE")
+	writeHeapProfile(b, profile, ".before")
 	answerStart := time.Now()
 	answerAll(func(i int) {
 		a := accounts[i]
@@ -228,6 +232,7 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 		lat[i] = (<-hs[i].resumed).Sub(t0)
 	})
 	total := time.Since(answerStart)
+	writeHeapProfile(b, profile, ".after")
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
 	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
@@ -241,6 +246,25 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 	b.Logf("store=%s answering=%s pending=%d setup=%v heap_inuse=%.1fMB sys=%.1fMB rss=%.1fMB goroutines=%d answers=%v (%.0f/s) answer→resumed p50=%v p90=%v p99=%v max=%v",
 		orDefault(storeKind, "bbolt"), answering, n, setup.Round(time.Millisecond), float64(ms.HeapInuse)/(1<<20), float64(ms.Sys)/(1<<20), float64(rss)/(1<<20),
 		runtime.NumGoroutine(), total.Round(time.Millisecond), float64(n)/total.Seconds(), pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1])
+}
+
+// writeHeapProfile writes the heap profile to path+suffix when path is
+// set: AUTHD_BENCH_MEMPROFILE=p writes p.before and p.after around the
+// answers, so that "go tool pprof -sample_index=alloc_space -base
+// p.before p.after" shows what the answers alone allocate (run with
+// -memprofilerate 4096 for a finer sample).
+func writeHeapProfile(b *testing.B, path, suffix string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path + suffix)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func orDefault(s, d string) string {
