@@ -277,6 +277,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string) er
 	// whatever the answers before them are doing: users tap their phones
 	// independently, so an open loop is the load a real server sees.
 	client := &authenticator.Client{HTTP: hc}
+	before, _ := goMetrics(base)
 	lat := make([]time.Duration, n)
 	var bad atomic.Int64
 	t0 = time.Now()
@@ -305,6 +306,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string) er
 		}
 	})
 	total := time.Since(t0)
+	after, _ := goMetrics(base)
 	holding.Wait()
 	_, hwm = rssOf(pid)
 	if bad.Load() > 0 {
@@ -318,6 +320,11 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string) er
 		n, total.Round(time.Millisecond), float64(n)/total.Seconds(), ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(lat[len(lat)-1]))
 	var cms runtime.MemStats
 	runtime.ReadMemStats(&cms)
+	// What authd's collector did while the answers ran: every cycle's
+	// mark phase slows the requests it overlaps.
+	delta := func(k string) float64 { return after[k] - before[k] }
+	fmt.Printf("  authd while answering: %.0f GC cycles, %.1f KB allocated per answer (re-polls included)\n",
+		delta("go_gc_duration_seconds_count"), delta("go_memstats_alloc_bytes_total")/float64(n)/1024)
 	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
 		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
 	fmt.Printf("result: rss_not_held=%.1fMB rss_held=%.1fMB (target < %d MB: ratio %.2f / %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
@@ -407,9 +414,20 @@ func freeAddr() (string, error) {
 // goMemory sums up where authd's Go memory is, from its /metrics: the
 // goroutine stacks and the heap in use, and how many goroutines hold them.
 func goMemory(base string) string {
-	resp, err := http.Get(base + "/metrics")
+	v, err := goMetrics(base)
 	if err != nil {
 		return "no /metrics: " + err.Error()
+	}
+	mb := func(k string) float64 { return v[k] / (1 << 20) }
+	return fmt.Sprintf("Go: %.0f goroutines, stacks %.1f MB, heap in use %.1f MB, runtime total %.1f MB",
+		v["go_goroutines"], mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_sys_bytes"))
+}
+
+// goMetrics reads authd's /metrics samples without labels.
+func goMetrics(base string) (map[string]float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -420,9 +438,7 @@ func goMemory(base string) string {
 			v[name], _ = strconv.ParseFloat(val, 64)
 		}
 	}
-	mb := func(k string) float64 { return v[k] / (1 << 20) }
-	return fmt.Sprintf("Go: %.0f goroutines, stacks %.1f MB, heap in use %.1f MB, runtime total %.1f MB",
-		v["go_goroutines"], mb("go_memstats_stack_inuse_bytes"), mb("go_memstats_heap_inuse_bytes"), mb("go_memstats_sys_bytes"))
+	return v, nil
 }
 
 // rssSplit says how much of pid's RSS is private memory and how much is
