@@ -95,6 +95,7 @@ func main() {
 	keep := flag.Bool("keep", false, "keep the temporary directory")
 	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
 	rate := flag.Int("rate", 0, "answers started per second, open loop (0: -c at a time, closed loop)")
+	heldRead := flag.Duration("held-read", 28*time.Second, "when to read authd's RSS with the polls held, after the first opened (past 30s the polls re-issue meanwhile)")
 	clientGC := flag.String("client-gc", "limit", `this load generator's own garbage collector: "limit" collects only near a 4 GiB heap, so its pauses stay out of authd's figures; "default" is Go's GOGC=100 (authd itself always runs with Go's defaults)`)
 	flag.Parse()
 	switch *clientGC {
@@ -111,7 +112,7 @@ func main() {
 	default:
 		log.Fatalf("pushbench: -client-gc must be limit or default, not %q", *clientGC)
 	}
-	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -136,7 +137,7 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string) error {
+func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -268,8 +269,8 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string) er
 	fmt.Printf("  %d long polls opened in %v; authd RSS %.1f MB held, 5 s later (peak so far %.1f MB); %s\n", inFlight.Load(), opened.Round(time.Millisecond), rssBurst, hwmHeld, goMemory(base))
 	// Opening them left garbage the runtime frees and returns to the
 	// system over the next seconds; the held figure is read once that
-	// settled, before the first 30 s polls end and re-issue.
-	time.Sleep(max(time.Second, 23*time.Second-opened))
+	// settled, by default before the first 30 s polls end and re-issue.
+	time.Sleep(max(time.Second, heldRead-5*time.Second-opened))
 	rssHeld, _ := rssOf(pid)
 	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
 
