@@ -35,11 +35,19 @@ type request struct {
 	req     engine.Request
 	release func() // gives back the processing slot when the request is held
 
+	key   cacheKey  // the reply cache's entry, finished by answer
+	began time.Time // when the datagram came, for the request's duration
+
 	numberAcked  bool // the user saw the push's number and asked to wait
+	auto         int  // answers given on the user's behalf (maxAutoSteps)
 	holding      bool
 	holdDeadline time.Time
 	wake         <-chan struct{} // registered with the engine for wakeID (engine.WakeChan)
 	wakeID       string
+	// held is set while the request is held with no goroutine (held.go):
+	// its hold's continuation answers it. Whoever parked it must not, and
+	// hands it over (heldRequest.handOff) once done with it.
+	held *heldRequest
 }
 
 // handle answers one datagram. It never panics on input; a recover stands
@@ -130,11 +138,22 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 	if code == radius.CodeAccountingRequest {
 		reply = s.accounting(b, cl, src)
 	} else {
-		reply = s.access(&request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release})
+		rq := &request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release, key: key, began: began}
+		reply = s.access(rq)
+		if h := rq.held; h != nil {
+			h.handOff() // held: the hold's continuation answers (held.go)
+			return
+		}
 	}
+	s.answer(w, from, key, reply, began)
+}
+
+// answer sends a request's reply (nil: dropped, and counted as such), and
+// keeps it for retransmissions.
+func (s *Server) answer(w writer, from netip.AddrPort, key cacheKey, reply []byte, began time.Time) {
 	s.cache.finish(key, reply, time.Now())
 	s.send(w, from, reply)
-	if reply != nil { // nil: dropped, and counted as such
+	if reply != nil {
 		metrics.RequestDone(engine.FrontendRADIUS, resultOf(radius.Code(reply[0])), time.Since(began))
 	}
 }
@@ -451,9 +470,16 @@ const maxAutoSteps = 4
 // drive turns engine responses into a reply: it answers what the packet
 // already answers, holds while the journey waits, and otherwise challenges,
 // accepts or rejects. last is the challenge being answered, if any.
+//
+// A wait parks the request (held.go) and drive returns nil with rq.held
+// set; the hold's continuation calls drive again with what the journey did
+// next.
 func (s *Server) drive(rq *request, resp *engine.Response, err error, last *challenge) []byte {
-	defer s.endHold(rq)
-	auto := 0
+	defer func() {
+		if rq.held == nil {
+			s.endHold(rq)
+		}
+	}()
 	for {
 		if err != nil {
 			var ae *engine.AnswerError
@@ -483,7 +509,7 @@ func (s *Server) drive(rq *request, resp *engine.Response, err error, last *chal
 		switch {
 		case pl.unshowable != "":
 			return s.reject(rq, pl.unshowable)
-		case auto < maxAutoSteps && pl.onlyNames():
+		case rq.auto < maxAutoSteps && pl.onlyNames():
 			// A user name asked after the nodes took the request's
 			// credentials (a loop back to a username node): the NAS sends
 			// the User-Name in every round and the State is bound to it.
@@ -493,11 +519,11 @@ func (s *Server) drive(rq *request, resp *engine.Response, err error, last *chal
 			// count twice towards a lockout); in a later round the
 			// User-Password is the answer to a challenge. It is challenged
 			// for instead.
-			auto++
+			rq.auto++
 			resp, err = s.eng.Resume(s.ctx, resp.Session, fill(resp.Callbacks, -1, "", rq.user, ""), rq.req)
 			last = nil
-		case auto < maxAutoSteps && rq.factor != "" && pl.input >= 0 && resp.Callbacks[pl.input].Type == engine.CallbackCode:
-			auto++
+		case rq.auto < maxAutoSteps && rq.factor != "" && pl.input >= 0 && resp.Callbacks[pl.input].Type == engine.CallbackCode:
+			rq.auto++
 			f := rq.factor
 			rq.factor = ""
 			resp, err = s.eng.Resume(s.ctx, resp.Session, fill(resp.Callbacks, pl.input, f, rq.user, ""), rq.req)
@@ -507,7 +533,9 @@ func (s *Server) drive(rq *request, resp *engine.Response, err error, last *chal
 		case pl.wait >= 0 && pl.number > 0 && !rq.numberAcked:
 			return s.challengeFor(rq, resp, showNumber, -1, pl.numberPrompt(resp.Callbacks))
 		case pl.wait >= 0:
-			resp, err = s.hold(rq, resp)
+			if err = s.park(rq, resp); err == nil {
+				return nil
+			}
 			last = nil
 		case len(pl.texts) > 0:
 			return s.challengeFor(rq, resp, showMessage, -1, strings.Join(pl.texts, "\n"))
@@ -762,36 +790,22 @@ var (
 // deadline: it re-checks the session then, even without a wake.
 const defaultPoll = 5 * time.Second
 
-// hold waits while the journey waits (for a push answer): until the
-// engine wakes the session, the wait's deadline passes or the server shuts
-// down; then it resumes the wait with "" (keep going) and returns what the
-// journey did next. The request's processing slot is given back, so held
-// requests never starve others; their own caps bound them.
-func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, error) {
-	// Register for the wake first, so the window in which a push answer
-	// could slip by unseen (between the journey suspending and this call)
-	// stays as short as possible; a wake lost in it is caught by the wait's
-	// own deadline.
-	wake, wakeID := rq.wake, rq.wakeID
-	rq.wake = nil
-	if wake == nil {
-		wake, wakeID = s.eng.WakeChan(resp.Session), resp.Session
-	}
-	// Let go of this registration however the hold ends, so a session
-	// whose hold gave up does not look held (engine.Unhold; a no-op after
-	// a wake, and the next registration below is counted on its own).
-	defer s.eng.Unhold(wakeID, wake)
+// beginHold counts rq as held (the first time: it gives its processing
+// slot back, so held requests never starve others; their own caps bound
+// them) and returns when this hold ends at the latest: the wait's
+// deadline, bounded by the hold limit and the session's expiry.
+func (s *Server) beginHold(rq *request, resp *engine.Response) (time.Time, error) {
 	now := time.Now()
 	if !rq.holding {
 		if !s.holds.acquire(rq.client.Name, s.holdUser(rq), s.lim) {
-			return nil, errHoldLimit
+			return time.Time{}, errHoldLimit
 		}
 		rq.holding = true
 		rq.release()
 		rq.holdDeadline = now.Add(s.lim.MaxHold)
 	}
 	if !now.Before(rq.holdDeadline) {
-		return nil, errHoldTimeout
+		return time.Time{}, errHoldTimeout
 	}
 	if resp.State != nil && !resp.State.Expires.IsZero() && resp.State.Expires.Before(rq.holdDeadline) {
 		rq.holdDeadline = resp.State.Expires
@@ -803,26 +817,7 @@ func (s *Server) hold(rq *request, resp *engine.Response) (*engine.Response, err
 	if until.After(rq.holdDeadline) {
 		until = rq.holdDeadline
 	}
-	t := time.NewTimer(time.Until(until))
-	defer t.Stop()
-	select {
-	case <-wake:
-	case <-t.C:
-	case <-s.done:
-		return nil, errShuttingDown
-	}
-	// Take the next wake channel before resuming, so a wake that lands
-	// while the journey runs is not lost.
-	rq.wake, rq.wakeID = s.eng.WakeChan(resp.Session), resp.Session
-	answers := fill(resp.Callbacks, -1, "", rq.user, "")
-	for attempt := 1; ; attempt++ {
-		next, err := s.eng.Resume(s.ctx, resp.Session, answers, rq.req)
-		if errors.Is(err, engine.ErrSessionBusy) && attempt < 5 {
-			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
-			continue
-		}
-		return next, err
-	}
+	return until, nil
 }
 
 func (s *Server) holdUser(rq *request) string {

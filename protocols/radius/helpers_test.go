@@ -440,20 +440,13 @@ func withState(state []byte) func(*radius.Packet) {
 
 func pw(s string) *string { return &s }
 
-// sign adds a Message-Authenticator (RFC 3579) as the last attribute and
-// returns the wire bytes.
+// sign is SignRequest for tests.
 func sign(t testing.TB, p *radius.Packet) []byte {
 	t.Helper()
-	p.Add(attrMessageAuthenticator, make(radius.Attribute, 16))
-	b, err := p.Encode()
+	b, err := SignRequest(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac := hmac.New(md5.New, p.Secret)
-	mac.Write(b)
-	sum := mac.Sum(nil)
-	copy(b[len(b)-16:], sum)
-	p.Attributes[len(p.Attributes)-1].Attribute = sum
 	return b
 }
 

@@ -68,6 +68,7 @@ type Server struct {
 	mu       sync.Mutex
 	closing  bool
 	conns    map[net.PacketConn]struct{}
+	held     map[*heldRequest]struct{} // parked requests (held.go)
 	loops    sync.WaitGroup
 	handlers sync.WaitGroup
 	janitor  sync.Once
@@ -378,6 +379,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.SetReadDeadline(time.Now()) // wakes the receive loop
 	}
 	s.loops.Wait()
+	s.releaseHeld()
 	finished := make(chan struct{})
 	go func() { s.handlers.Wait(); close(finished) }()
 	var err error

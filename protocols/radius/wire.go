@@ -85,6 +85,25 @@ func scanAttributes(b []byte) (rawInfo, error) {
 	return info, nil
 }
 
+// SignRequest adds a Message-Authenticator (RFC 3579) to p as its last
+// attribute and returns the packet's bytes, for clients of authd (the
+// scenario runner, load generators, tests): authd drops an Access-Request
+// without one unless the client allows it (BlastRADIUS, CVE-2024-3596).
+// p's attribute is updated to the value sent.
+func SignRequest(p *radius.Packet) ([]byte, error) {
+	p.Add(attrMessageAuthenticator, make(radius.Attribute, 16))
+	b, err := p.Encode()
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(md5.New, p.Secret)
+	mac.Write(b)
+	sum := mac.Sum(nil)
+	copy(b[len(b)-16:], sum)
+	p.Attributes[len(p.Attributes)-1].Attribute = sum
+	return b, nil
+}
+
 // validMessageAuthenticator checks RFC 3579's HMAC-MD5 over the packet
 // with the attribute's value zeroed, for Access-Request and Status-Server.
 func validMessageAuthenticator(b []byte, maOffset int, secret []byte) bool {

@@ -2,8 +2,6 @@ package scenario
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
 	"errors"
 	"fmt"
 	"net"
@@ -29,8 +27,6 @@ var radiusSecret = []byte("authd-test-shared-secret")
 // normally immediate; the bound only turns a front-end bug into a failed
 // scenario instead of a hung run.
 const radiusReplyTimeout = 10 * time.Second
-
-const attrMessageAuthenticator radius.Type = 80
 
 // radiusConfig is the RADIUS front end's configuration for runs: the
 // configuration's clients and policies with the test secret.
@@ -139,7 +135,7 @@ func (r *run) runRADIUS(ctx context.Context) error {
 		if state != nil {
 			_ = rfc2865.State_Set(pkt, state)
 		}
-		raw, err := signRequest(pkt)
+		raw, err := rad.SignRequest(pkt)
 		if err != nil {
 			return err
 		}
@@ -195,18 +191,6 @@ func hostIn(p netip.Prefix) netip.Addr {
 		a = a.Next()
 	}
 	return a
-}
-
-func signRequest(p *radius.Packet) ([]byte, error) {
-	p.Add(attrMessageAuthenticator, make(radius.Attribute, 16))
-	b, err := p.Encode()
-	if err != nil {
-		return nil, err
-	}
-	mac := hmac.New(md5.New, p.Secret)
-	mac.Write(b)
-	copy(b[len(b)-16:], mac.Sum(nil))
-	return b, nil
 }
 
 func keyList(m map[string]string) string {

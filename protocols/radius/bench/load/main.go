@@ -7,8 +7,6 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/md5"
 	"crypto/rand"
 	"flag"
 	"fmt"
@@ -19,6 +17,8 @@ import (
 	"time"
 
 	"layeh.com/radius"
+
+	authdradius "github.com/authd/authd/protocols/radius"
 )
 
 func main() {
@@ -89,14 +89,10 @@ func request(id byte, secret, user, pass string) []byte {
 	p.Add(1, radius.Attribute(user))
 	pw, _ := radius.NewUserPassword([]byte(pass), p.Secret, p.Authenticator[:])
 	p.Add(2, pw)
-	p.Add(80, make(radius.Attribute, 16))
-	b, err := p.Encode()
+	b, err := authdradius.SignRequest(p)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "encoding a request:", err)
 		os.Exit(1)
 	}
-	mac := hmac.New(md5.New, p.Secret)
-	mac.Write(b)
-	copy(b[len(b)-16:], mac.Sum(nil))
 	return b
 }

@@ -15,6 +15,10 @@
 // with every login held by a long poll (?wait=30s, re-issued when it
 // ends: one open connection each); then the devices fetch and answer, c
 // at a time, and each answer's time to its login's reply is recorded.
+//
+// With -frontend radius the logins are Access-Requests instead (radius.go),
+// sent from ten loopback NAS addresses and held by authd until the push
+// is answered; the time is from the device's answer to the Access-Accept.
 package main
 
 import (
@@ -60,20 +64,25 @@ const configHCL = `server {
   http {
     listen     = %q
     public_url = "http://%s"
-  }
+  }%s
 }
 realm "corp" {
   enrollment_mode = "multiple_devices"
   push_providers  = [push_provider.poll]
 }
 push_provider "poll" "poll" {}
-journey "push" {
+`
+
+// pushJourney is the journey every login runs: a user name, a push of
+// pushType, the wait for its answer.
+func pushJourney(name, pushType string) string {
+	return fmt.Sprintf(`journey %q {
   realm           = realm.corp
   start           = node.who
   session_timeout = "30m"
   node "username" "who" { next = node.push }
   node "push_sender" "push" {
-    push_type       = "challenge"
+    push_type       = %q
     message_timeout = "20m"
     remove_skip     = true
     outcomes = { sent = node.wait, not_registered = failure }
@@ -86,7 +95,8 @@ journey "push" {
     outcomes = { success = success, failure = failure, expired = failure, waiting = node.wait }
   }
 }
-`
+`, name, pushType)
+}
 
 func main() {
 	bin := flag.String("authd", "bin/authd", "the authd binary to run")
@@ -96,6 +106,7 @@ func main() {
 	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
 	rate := flag.Int("rate", 0, "answers started per second, open loop (0: -c at a time, closed loop)")
 	heldRead := flag.Duration("held-read", 28*time.Second, "when to read authd's RSS with the polls held, after the first opened (past 30s the polls re-issue meanwhile)")
+	frontend := flag.String("frontend", "api", `how the logins wait: "api" (journey API long polls) or "radius" (Access-Requests held until the push is answered, from ten NAS addresses of 1,000 each)`)
 	clientGC := flag.String("client-gc", "limit", `this load generator's own garbage collector: "limit" collects only near a 4 GiB heap, so its pauses stay out of authd's figures; "default" is Go's GOGC=100 (authd itself always runs with Go's defaults)`)
 	flag.Parse()
 	switch *clientGC {
@@ -112,7 +123,7 @@ func main() {
 	default:
 		log.Fatalf("pushbench: -client-gc must be limit or default, not %q", *clientGC)
 	}
-	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -137,7 +148,13 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration) error {
+func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration, frontend string) error {
+	if frontend != "api" && frontend != "radius" {
+		return fmt.Errorf("-frontend must be api or radius, not %q", frontend)
+	}
+	if frontend == "radius" && n > radiusNASes*radiusHeldPerNAS {
+		return fmt.Errorf("-frontend radius holds at most %d (%d NAS addresses of %d)", radiusNASes*radiusHeldPerNAS, radiusNASes, radiusHeldPerNAS)
+	}
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -157,7 +174,14 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		return err
 	}
 	base := "http://" + addr
-	if err := os.WriteFile(filepath.Join(dir, "authd.hcl"), fmt.Appendf(nil, configHCL, addr, addr), 0o600); err != nil {
+	radiusBlock, radiusHCL, radiusAddr := "", "", ""
+	if frontend == "radius" {
+		if radiusAddr, err = freeUDPAddr(); err != nil {
+			return err
+		}
+		radiusBlock, radiusHCL = radiusConfig(radiusAddr)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "authd.hcl"), fmt.Appendf([]byte(nil), configHCL+pushJourney("push", "challenge")+radiusHCL, addr, addr, radiusBlock), 0o600); err != nil {
 		return err
 	}
 	data := filepath.Join(dir, "data")
@@ -169,7 +193,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	if rate > 0 {
 		answering = fmt.Sprintf("answers arriving at %d/s", rate)
 	}
-	fmt.Printf("pushbench: %d logins, long polls opened at %d/s (0: at once), %s, %d CPUs, client GC %s; load average before: %s\n", n, openRate, answering, runtime.NumCPU(), clientGC, strings.TrimSpace(string(load0)))
+	fmt.Printf("pushbench: %d logins over %s, held from %d/s on (0: all at once), %s, %d CPUs, client GC %s; load average before: %s\n", n, frontend, openRate, answering, runtime.NumCPU(), clientGC, strings.TrimSpace(string(load0)))
 
 	t0 := time.Now()
 	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, n)
@@ -180,6 +204,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 
 	cmd := exec.Command(bin, "run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	cmd.Env = append(os.Environ(), radiusSecretEnv+"="+radiusSecret)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -195,84 +220,19 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	rss, hwm := rssOf(pid)
 	fmt.Printf("  authd pid %d up at %s: RSS %.1f MB\n", pid, base, rss)
 
-	// N logins to the wait.
-	logins := make([]*login, n)
-	t0 = time.Now()
-	var failed atomic.Int64
-	load.Parallel(n, 32, func(i int) {
-		l := &login{user: accounts[i].User, ended: make(chan time.Time, 1)}
-		r, err := post(hc, base, "", map[string]any{})
-		if err == nil {
-			r, err = post(hc, base, "", map[string]any{"session": r.Session, "callbacks": []map[string]string{{"id": "username", "value": l.user}}})
-		}
-		if err != nil || r.Node != "wait" {
-			if failed.Add(1) == 1 {
-				log.Printf("login %d: %+v %v", i, r, err)
-			}
-			return
-		}
-		l.session = r.Session
-		for _, c := range r.Callbacks {
-			if c.ChallengeNumber > 0 {
-				l.number = c.ChallengeNumber
-			}
-		}
-		logins[i] = l
-	})
-	if failed.Load() > 0 {
-		return fmt.Errorf("%d logins did not reach the wait", failed.Load())
+	var (
+		logins           []*login
+		holding          sync.WaitGroup
+		rssIdle, rssHeld float64
+	)
+	if frontend == "radius" {
+		logins, rssHeld, err = holdRADIUS(radiusAddr, accounts, pid, base, openRate, heldRead, &holding)
+	} else {
+		logins, rssIdle, rssHeld, err = holdAPI(hc, base, accounts, pid, openRate, heldRead, &holding)
 	}
-	setup := time.Since(t0)
-	time.Sleep(2 * time.Second) // let the heap settle before reading RSS
-	rssIdle, _ := rssOf(pid)
-	fmt.Printf("  %d logins waiting on a pending push in %v (%.0f/s); authd RSS %.1f MB (not held: %s); %s\n", n, setup.Round(time.Millisecond), float64(n)/setup.Seconds(), rssIdle, rssSplit(pid), goMemory(base))
-
-	// Every login held by a long poll, opened at openRate a second (0: all
-	// at once): users start logins over time, not in one instant.
-	var holding sync.WaitGroup
-	var inFlight atomic.Int64
-	var tick <-chan time.Time
-	if openRate > 0 {
-		t := time.NewTicker(time.Second / time.Duration(openRate))
-		defer t.Stop()
-		tick = t.C
+	if err != nil {
+		return err
 	}
-	opening := time.Now()
-	for _, l := range logins {
-		if tick != nil {
-			<-tick
-		}
-		holding.Add(1)
-		go func() {
-			defer holding.Done()
-			for {
-				inFlight.Add(1)
-				r, err := post(hc, base, "?wait=30s", map[string]any{"session": l.session, "callbacks": []map[string]string{}})
-				inFlight.Add(-1)
-				if err == nil && r.Node == "wait" && r.Outcome == "" {
-					continue // the hold ended without an answer: hold again
-				}
-				at := time.Now()
-				if err != nil {
-					l.outcome.Store("error: " + err.Error())
-				} else {
-					l.outcome.Store(r.Outcome)
-				}
-				l.ended <- at
-				return
-			}
-		}()
-	}
-	opened := time.Since(opening)
-	time.Sleep(5 * time.Second)
-	rssBurst, hwmHeld := rssOf(pid)
-	fmt.Printf("  %d long polls opened in %v; authd RSS %.1f MB held, 5 s later (peak so far %.1f MB); %s\n", inFlight.Load(), opened.Round(time.Millisecond), rssBurst, hwmHeld, goMemory(base))
-	// Opening them left garbage the runtime frees and returns to the
-	// system over the next seconds; the held figure is read once that
-	// settled, by default before the first 30 s polls end and re-issue.
-	time.Sleep(max(time.Second, heldRead-5*time.Second-opened))
-	rssHeld, _ := rssOf(pid)
-	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
 
 	// The devices answer, conc at a time, or (rate > 0) rate a second
 	// whatever the answers before them are doing: users tap their phones
@@ -328,9 +288,97 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		delta("go_gc_duration_seconds_count"), delta("go_memstats_alloc_bytes_total")/float64(n)/1024)
 	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
 		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
-	fmt.Printf("result: rss_not_held=%.1fMB rss_held=%.1fMB (target < %d MB: ratio %.2f / %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
-		rssIdle, rssHeld, targetRSSMB, rssIdle/targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
+	fmt.Printf("result: frontend=%s rss_not_held=%.1fMB rss_held=%.1fMB (target < %d MB: ratio %.2f / %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
+		frontend, rssIdle, rssHeld, targetRSSMB, rssIdle/targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
 	return nil
+}
+
+// holdAPI drives a login per account to the push wait over the journey
+// API, reads authd's RSS (the logins not held), then holds every login
+// with a long poll, opened at openRate a second, re-issued as each ends,
+// and reads RSS again heldRead after the first opened. Each login's ended
+// hears when its poll returned with an outcome.
+func holdAPI(hc *http.Client, base string, accounts []*authenticator.Account, pid, openRate int, heldRead time.Duration, holding *sync.WaitGroup) (logins []*login, rssIdle, rssHeld float64, err error) {
+	// N logins to the wait.
+	n := len(accounts)
+	logins = make([]*login, n)
+	t0 := time.Now()
+	var failed atomic.Int64
+	load.Parallel(n, 32, func(i int) {
+		l := &login{user: accounts[i].User, ended: make(chan time.Time, 1)}
+		r, err := post(hc, base, "", map[string]any{})
+		if err == nil {
+			r, err = post(hc, base, "", map[string]any{"session": r.Session, "callbacks": []map[string]string{{"id": "username", "value": l.user}}})
+		}
+		if err != nil || r.Node != "wait" {
+			if failed.Add(1) == 1 {
+				log.Printf("login %d: %+v %v", i, r, err)
+			}
+			return
+		}
+		l.session = r.Session
+		for _, c := range r.Callbacks {
+			if c.ChallengeNumber > 0 {
+				l.number = c.ChallengeNumber
+			}
+		}
+		logins[i] = l
+	})
+	if failed.Load() > 0 {
+		return nil, 0, 0, fmt.Errorf("%d logins did not reach the wait", failed.Load())
+	}
+	setup := time.Since(t0)
+	time.Sleep(2 * time.Second) // let the heap settle before reading RSS
+	rssIdle, _ = rssOf(pid)
+	fmt.Printf("  %d logins waiting on a pending push in %v (%.0f/s); authd RSS %.1f MB (not held: %s); %s\n", n, setup.Round(time.Millisecond), float64(n)/setup.Seconds(), rssIdle, rssSplit(pid), goMemory(base))
+
+	// Every login held by a long poll, opened at openRate a second (0: all
+	// at once): users start logins over time, not in one instant.
+	var inFlight atomic.Int64
+	var tick <-chan time.Time
+	if openRate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(openRate))
+		defer t.Stop()
+		tick = t.C
+	}
+	opening := time.Now()
+	for _, l := range logins {
+		if tick != nil {
+			<-tick
+		}
+		holding.Add(1)
+		go func() {
+			defer holding.Done()
+			for {
+				inFlight.Add(1)
+				r, err := post(hc, base, "?wait=30s", map[string]any{"session": l.session, "callbacks": []map[string]string{}})
+				inFlight.Add(-1)
+				if err == nil && r.Node == "wait" && r.Outcome == "" {
+					continue // the hold ended without an answer: hold again
+				}
+				at := time.Now()
+				if err != nil {
+					l.outcome.Store("error: " + err.Error())
+				} else {
+					l.outcome.Store(r.Outcome)
+				}
+				l.ended <- at
+				return
+			}
+		}()
+	}
+	opened := time.Since(opening)
+	time.Sleep(5 * time.Second)
+	rssBurst, hwmHeld := rssOf(pid)
+	fmt.Printf("  %d long polls opened in %v; authd RSS %.1f MB held, 5 s later (peak so far %.1f MB); %s\n", inFlight.Load(), opened.Round(time.Millisecond), rssBurst, hwmHeld, goMemory(base))
+	// Opening them left garbage the runtime frees and returns to the
+	// system over the next seconds; the held figure is read once that
+	// settled, by default before the first 30 s polls end and re-issue.
+	time.Sleep(max(time.Second, heldRead-5*time.Second-opened))
+	rssHeld, _ = rssOf(pid)
+	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
+
+	return logins, rssIdle, rssHeld, nil
 }
 
 // writeDevices enrols one poll device per user straight into the store.
