@@ -60,7 +60,7 @@ journey "push" {
 // BenchmarkPendingPushes10k holds 10,000 logins waiting for a push at
 // once, each parked on the engine's wake (engine.AfterWake, as the
 // journey API parks a long poll; AUTHD_BENCH_HOLD=goroutine holds each on
-// a goroutine instead, as a RADIUS hold does), then answers them from
+// a goroutine instead, as an HTTP/2 long poll is), then answers them from
 // devices over loopback HTTP and measures the time from sending a
 // device's answer to the held journey's resumed reply, and the memory of
 // the whole process while all 10,000 wait. AUTHD_BENCH_C answers that
