@@ -106,6 +106,7 @@ func main() {
 	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
 	rate := flag.Int("rate", 0, "answers started per second, open loop (0: -c at a time, closed loop)")
 	heldRead := flag.Duration("held-read", 28*time.Second, "when to read authd's RSS with the polls held, after the first opened (past 30s the polls re-issue meanwhile)")
+	latencyCSV := flag.String("latency-csv", "", "write each answer's send time (ms from the first) and latency to this CSV file")
 	frontend := flag.String("frontend", "api", `how the logins wait: "api" (journey API long polls) or "radius" (Access-Requests held until the push is answered, from ten NAS addresses of 1,000 each)`)
 	clientGC := flag.String("client-gc", "limit", `this load generator's own garbage collector: "limit" collects only near a 4 GiB heap, so its pauses stay out of authd's figures; "default" is Go's GOGC=100 (authd itself always runs with Go's defaults)`)
 	flag.Parse()
@@ -123,7 +124,7 @@ func main() {
 	default:
 		log.Fatalf("pushbench: -client-gc must be limit or default, not %q", *clientGC)
 	}
-	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend, *latencyCSV); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -148,7 +149,7 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration, frontend string) error {
+func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration, frontend, latencyCSV string) error {
 	if frontend != "api" && frontend != "radius" {
 		return fmt.Errorf("-frontend must be api or radius, not %q", frontend)
 	}
@@ -240,6 +241,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	client := &authenticator.Client{HTTP: hc}
 	before, _ := goMetrics(base)
 	lat := make([]time.Duration, n)
+	at := make([]time.Duration, n) // when each answer was sent, from the first
 	var bad atomic.Int64
 	t0 = time.Now()
 	answerAll := func(f func(int)) { load.Parallel(n, conc, f) }
@@ -255,6 +257,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 			return
 		}
 		sent := time.Now()
+		at[i] = sent.Sub(t0)
 		if _, err := client.Respond(context.Background(), a, ps[0], authenticator.Answer{Approve: true, Number: l.number}); err != nil {
 			bad.Add(1)
 			log.Printf("respond %d: %v", i, err)
@@ -272,6 +275,16 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	_, hwm = rssOf(pid)
 	if bad.Load() > 0 {
 		return fmt.Errorf("%d answers failed", bad.Load())
+	}
+	if latencyCSV != "" {
+		var b strings.Builder
+		b.WriteString("sent_ms,latency_ms\n")
+		for i := range lat {
+			fmt.Fprintf(&b, "%.3f,%.3f\n", float64(at[i].Microseconds())/1000, float64(lat[i].Microseconds())/1000)
+		}
+		if err := os.WriteFile(latencyCSV, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
