@@ -16,7 +16,9 @@
 // ends: one open connection each); then the devices fetch and answer, c
 // at a time, and each answer's time to its login's reply is recorded.
 //
-// With -frontend radius the logins are Access-Requests instead (radius.go),
+// With -steady the logins arrive and are answered continuously instead,
+// about n pending at any time (steady.go). With -frontend radius the
+// logins are Access-Requests instead (radius.go),
 // sent from ten loopback NAS addresses and held by authd until the push
 // is answered; the time is from the device's answer to the Access-Accept.
 package main
@@ -106,6 +108,7 @@ func main() {
 	openRate := flag.Int("open-rate", 1000, "long polls opened per second (0: all at once)")
 	rate := flag.Int("rate", 0, "answers started per second, open loop (0: -c at a time, closed loop)")
 	heldRead := flag.Duration("held-read", 28*time.Second, "when to read authd's RSS with the polls held, after the first opened (past 30s the polls re-issue meanwhile)")
+	steady := flag.Bool("steady", false, "steady state: logins arrive at -rate a second and are answered after about n/rate seconds, so about n are pending at once (steady.go); 3n logins in all")
 	latencyCSV := flag.String("latency-csv", "", "write each answer's send time (ms from the first) and latency to this CSV file")
 	frontend := flag.String("frontend", "api", `how the logins wait: "api" (journey API long polls) or "radius" (Access-Requests held until the push is answered, from ten NAS addresses of 1,000 each)`)
 	clientGC := flag.String("client-gc", "limit", `this load generator's own garbage collector: "limit" collects only near a 4 GiB heap, so its pauses stay out of authd's figures; "default" is Go's GOGC=100 (authd itself always runs with Go's defaults)`)
@@ -124,7 +127,7 @@ func main() {
 	default:
 		log.Fatalf("pushbench: -client-gc must be limit or default, not %q", *clientGC)
 	}
-	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend, *latencyCSV); err != nil {
+	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend, *latencyCSV, *steady); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
@@ -149,7 +152,10 @@ type apiReply struct {
 	} `json:"callbacks"`
 }
 
-func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration, frontend, latencyCSV string) error {
+func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, heldRead time.Duration, frontend, latencyCSV string, steady bool) error {
+	if steady && (rate <= 0 || frontend != "api") {
+		return fmt.Errorf("-steady needs -rate and the api front end")
+	}
 	if frontend != "api" && frontend != "radius" {
 		return fmt.Errorf("-frontend must be api or radius, not %q", frontend)
 	}
@@ -197,11 +203,15 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	fmt.Printf("pushbench: %d logins over %s, held from %d/s on (0: all at once), %s, %d CPUs, client GC %s; load average before: %s\n", n, frontend, openRate, answering, runtime.NumCPU(), clientGC, strings.TrimSpace(string(load0)))
 
 	t0 := time.Now()
-	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, n)
+	users := n
+	if steady {
+		users = 3 * n
+	}
+	accounts, err := writeDevices(filepath.Join(data, "authd.db"), base, users)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("  %d devices written to the store in %v\n", n, time.Since(t0).Round(time.Millisecond))
+	fmt.Printf("  %d devices written to the store in %v\n", users, time.Since(t0).Round(time.Millisecond))
 
 	cmd := exec.Command(bin, "run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error")
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
@@ -214,13 +224,24 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		_ = cmd.Wait()
 	}()
 	pid := cmd.Process.Pid
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: n + 256, MaxIdleConnsPerHost: n + 256, IdleConnTimeout: 5 * time.Minute}}
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConns: users + 256, MaxIdleConnsPerHost: users + 256, IdleConnTimeout: 5 * time.Minute}}
 	if err := waitUp(hc, base); err != nil {
 		return err
 	}
 	rss, hwm := rssOf(pid)
 	fmt.Printf("  authd pid %d up at %s: RSS %.1f MB\n", pid, base, rss)
 
+	if steady {
+		before, _ := goMetrics(base)
+		began := time.Now()
+		r, err := (&steadyLoad{hc: hc, base: base, accounts: accounts, pid: pid, n: n, rate: rate}).run()
+		if err != nil {
+			return err
+		}
+		after, _ := goMetrics(base)
+		return report(measured{lat: r.lat, at: r.at, answered: len(accounts), took: time.Since(began), before: before, after: after,
+			hwm: r.hwm, rssHeld: r.rss, frontend: "api (steady)"}, latencyCSV)
+	}
 	var (
 		logins           []*login
 		holding          sync.WaitGroup
@@ -276,38 +297,8 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	if bad.Load() > 0 {
 		return fmt.Errorf("%d answers failed", bad.Load())
 	}
-	if latencyCSV != "" {
-		var b strings.Builder
-		b.WriteString("sent_ms,latency_ms\n")
-		for i := range lat {
-			fmt.Fprintf(&b, "%.3f,%.3f\n", float64(at[i].Microseconds())/1000, float64(lat[i].Microseconds())/1000)
-		}
-		if err := os.WriteFile(latencyCSV, []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-	}
-	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	load1, _ := os.ReadFile("/proc/loadavg")
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	fmt.Printf("  %d answers in %v (%.0f/s): answer → resumed reply p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-		n, total.Round(time.Millisecond), float64(n)/total.Seconds(), ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(lat[len(lat)-1]))
-	var cms runtime.MemStats
-	runtime.ReadMemStats(&cms)
-	// What authd's collector did while the answers ran: every cycle's
-	// mark phase slows the requests it overlaps.
-	delta := func(k string) float64 { return after[k] - before[k] }
-	fmt.Printf("  authd while answering: %.0f GC cycles, %.1f KB allocated per answer (re-polls included)\n",
-		delta("go_gc_duration_seconds_count"), delta("go_memstats_alloc_bytes_total")/float64(n)/1024)
-	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
-		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
-	notHeld := "n/a" // a held Access-Request has no unheld state to measure
-	if frontend == "api" {
-		notHeld = fmt.Sprintf("%.1fMB (ratio %.2f)", rssIdle, rssIdle/targetRSSMB)
-	}
-	fmt.Printf("result: frontend=%s rss_not_held=%s rss_held=%.1fMB (target < %d MB: ratio %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
-		frontend, notHeld, rssHeld, targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
-	return nil
+	return report(measured{lat: lat, at: at, answered: n, took: total, before: before, after: after,
+		hwm: hwm, rssIdle: rssIdle, rssHeld: rssHeld, frontend: frontend}, latencyCSV)
 }
 
 // holdAPI drives a login per account to the push wait over the journey
@@ -322,22 +313,12 @@ func holdAPI(hc *http.Client, base string, accounts []*authenticator.Account, pi
 	t0 := time.Now()
 	var failed atomic.Int64
 	load.Parallel(n, 32, func(i int) {
-		l := &login{user: accounts[i].User, ended: make(chan time.Time, 1)}
-		r, err := post(hc, base, "", map[string]any{})
-		if err == nil {
-			r, err = post(hc, base, "", map[string]any{"session": r.Session, "callbacks": []map[string]string{{"id": "username", "value": l.user}}})
-		}
-		if err != nil || r.Node != "wait" {
+		l, err := startLogin(hc, base, accounts[i].User)
+		if err != nil {
 			if failed.Add(1) == 1 {
-				log.Printf("login %d: %+v %v", i, r, err)
+				log.Printf("login %d: %v", i, err)
 			}
 			return
-		}
-		l.session = r.Session
-		for _, c := range r.Callbacks {
-			if c.ChallengeNumber > 0 {
-				l.number = c.ChallengeNumber
-			}
 		}
 		logins[i] = l
 	})
@@ -366,22 +347,7 @@ func holdAPI(hc *http.Client, base string, accounts []*authenticator.Account, pi
 		holding.Add(1)
 		go func() {
 			defer holding.Done()
-			for {
-				inFlight.Add(1)
-				r, err := post(hc, base, "?wait=30s", map[string]any{"session": l.session, "callbacks": []map[string]string{}})
-				inFlight.Add(-1)
-				if err == nil && r.Node == "wait" && r.Outcome == "" {
-					continue // the hold ended without an answer: hold again
-				}
-				at := time.Now()
-				if err != nil {
-					l.outcome.Store("error: " + err.Error())
-				} else {
-					l.outcome.Store(r.Outcome)
-				}
-				l.ended <- at
-				return
-			}
+			l.hold(hc, base, &inFlight)
 		}()
 	}
 	opened := time.Since(opening)
@@ -396,6 +362,105 @@ func holdAPI(hc *http.Client, base string, accounts []*authenticator.Account, pi
 	fmt.Printf("  %d long polls open; authd RSS %.1f MB held, %v after the first opened (%s); %s\n", inFlight.Load(), rssHeld, time.Since(opening).Round(time.Second), rssSplit(pid), goMemory(base))
 
 	return logins, rssIdle, rssHeld, nil
+}
+
+// measured is what one run found, for report.
+type measured struct {
+	lat, at          []time.Duration // the timed answers, and when each was sent
+	answered         int             // answers in all (for the rate and the allocation per answer)
+	took             time.Duration   // while they ran
+	before, after    map[string]float64
+	hwm              float64
+	rssIdle, rssHeld float64
+	frontend         string
+}
+
+// report prints the figures of m (and writes its latencies to
+// latencyCSV when set).
+func report(m measured, latencyCSV string) error {
+	lat, at, n, total, before, after, hwm, rssIdle, rssHeld, frontend := m.lat, m.at, m.answered, m.took, m.before, m.after, m.hwm, m.rssIdle, m.rssHeld, m.frontend
+	if latencyCSV != "" {
+		var b strings.Builder
+		b.WriteString("sent_ms,latency_ms\n")
+		for i := range lat {
+			fmt.Fprintf(&b, "%.3f,%.3f\n", float64(at[i].Microseconds())/1000, float64(lat[i].Microseconds())/1000)
+		}
+		if err := os.WriteFile(latencyCSV, []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
+	load1, _ := os.ReadFile("/proc/loadavg")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	fmt.Printf("  %d answers in %v (%.0f/s), %d timed: answer → resumed reply p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+		n, total.Round(time.Millisecond), float64(n)/total.Seconds(), len(lat), ms(pct(.5)), ms(pct(.9)), ms(pct(.99)), ms(lat[len(lat)-1]))
+	var cms runtime.MemStats
+	runtime.ReadMemStats(&cms)
+	// What authd's collector did while the answers ran: every cycle's
+	// mark phase slows the requests it overlaps.
+	delta := func(k string) float64 { return after[k] - before[k] }
+	per := "per answer (re-polls included)"
+	if strings.HasSuffix(frontend, "(steady)") {
+		per = "per login (its start, polls and answer)"
+	}
+	cpu := delta("process_cpu_seconds_total")
+	fmt.Printf("  authd while answering: %.0f GC cycles, %.1f KB allocated %s, CPU %.1f s (%.0f%% of one CPU)\n",
+		delta("go_gc_duration_seconds_count"), delta("go_memstats_alloc_bytes_total")/float64(n)/1024, per, cpu, 100*cpu/total.Seconds())
+	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
+		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
+	notHeld := "n/a" // a held Access-Request has no unheld state to measure
+	if frontend == "api" {
+		notHeld = fmt.Sprintf("%.1fMB (ratio %.2f)", rssIdle, rssIdle/targetRSSMB)
+	}
+	fmt.Printf("result: frontend=%s rss_not_held=%s rss_held=%.1fMB (target < %d MB: ratio %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
+		frontend, notHeld, rssHeld, targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
+	return nil
+}
+
+// startLogin drives a login for user to the push wait over the journey
+// API.
+func startLogin(hc *http.Client, base, user string) (*login, error) {
+	l := &login{user: user, ended: make(chan time.Time, 1)}
+	r, err := post(hc, base, "", map[string]any{})
+	if err == nil {
+		r, err = post(hc, base, "", map[string]any{"session": r.Session, "callbacks": []map[string]string{{"id": "username", "value": l.user}}})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.Node != "wait" {
+		return nil, fmt.Errorf("at %q, not the wait", r.Node)
+	}
+	l.session = r.Session
+	for _, c := range r.Callbacks {
+		if c.ChallengeNumber > 0 {
+			l.number = c.ChallengeNumber
+		}
+	}
+	return l, nil
+}
+
+// hold long-polls the login (?wait=30s, again each time a poll ends
+// without an answer) until its journey ends, then tells l.ended when,
+// with the outcome in l.outcome. inFlight counts the polls open.
+func (l *login) hold(hc *http.Client, base string, inFlight *atomic.Int64) {
+	for {
+		inFlight.Add(1)
+		r, err := post(hc, base, "?wait=30s", map[string]any{"session": l.session, "callbacks": []map[string]string{}})
+		inFlight.Add(-1)
+		if err == nil && r.Node == "wait" && r.Outcome == "" {
+			continue // the hold ended without an answer: hold again
+		}
+		at := time.Now()
+		if err != nil {
+			l.outcome.Store("error: " + err.Error())
+		} else {
+			l.outcome.Store(r.Outcome)
+		}
+		l.ended <- at
+		return
+	}
 }
 
 // writeDevices enrols one poll device per user straight into the store.
