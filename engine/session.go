@@ -182,14 +182,14 @@ func jsonString(raw []byte) (string, bool) {
 		return "", false
 	}
 	body := raw[1 : len(raw)-1]
-	plain := utf8.Valid(body)
+	plain := true
 	for _, c := range body {
 		if c == '\\' || c == '"' || c < 0x20 {
 			plain = false
 			break
 		}
 	}
-	if plain {
+	if plain && utf8.Valid(body) {
 		return string(body), true
 	}
 	var s string

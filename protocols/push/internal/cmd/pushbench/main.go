@@ -270,25 +270,13 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		answerAll = func(f func(int)) { load.OpenLoop(n, rate, f) }
 	}
 	answerAll(func(i int) {
-		a, l := accounts[i], logins[i]
-		ps, err := client.Pending(context.Background(), a, 0)
-		if err != nil || len(ps) != 1 {
+		sent, took, err := answer(client, accounts[i], logins[i])
+		if err != nil {
 			bad.Add(1)
-			log.Printf("pending %d: %d %v", i, len(ps), err)
+			log.Printf("login %d: %v", i, err)
 			return
 		}
-		sent := time.Now()
-		at[i] = sent.Sub(t0)
-		if _, err := client.Respond(context.Background(), a, ps[0], authenticator.Answer{Approve: true, Number: l.number}); err != nil {
-			bad.Add(1)
-			log.Printf("respond %d: %v", i, err)
-			return
-		}
-		lat[i] = (<-l.ended).Sub(sent)
-		if o, _ := l.outcome.Load().(string); o != "success" {
-			bad.Add(1)
-			log.Printf("login %d ended %q", i, o)
-		}
+		lat[i], at[i] = took, sent.Sub(t0)
 	})
 	total := time.Since(t0)
 	after, _ := goMetrics(base)
@@ -416,6 +404,26 @@ func report(m measured, latencyCSV string) error {
 	fmt.Printf("result: frontend=%s rss_not_held=%s rss_held=%.1fMB (target < %d MB: ratio %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
 		frontend, notHeld, rssHeld, targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
 	return nil
+}
+
+// answer is the device of login l answering its push: it fetches the
+// push, approves it (with the number shown, for a challenge) and waits for
+// the login's reply. It returns when the answer was sent and how long the
+// reply took from then.
+func answer(client *authenticator.Client, a *authenticator.Account, l *login) (sent time.Time, took time.Duration, err error) {
+	ps, err := client.Pending(context.Background(), a, 0)
+	if err != nil || len(ps) != 1 {
+		return sent, 0, fmt.Errorf("pending: %d pushes, %v", len(ps), err)
+	}
+	sent = time.Now()
+	if _, err := client.Respond(context.Background(), a, ps[0], authenticator.Answer{Approve: true, Number: l.number}); err != nil {
+		return sent, 0, fmt.Errorf("respond: %w", err)
+	}
+	took = (<-l.ended).Sub(sent)
+	if o, _ := l.outcome.Load().(string); o != "success" {
+		return sent, took, fmt.Errorf("ended %q", o)
+	}
+	return sent, took, nil
 }
 
 // startLogin drives a login for user to the push wait over the journey

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -31,10 +30,9 @@ type steadyLoad struct {
 
 // steadyResult is what run reports from a steady load.
 type steadyResult struct {
-	lat, at     []time.Duration // the timed answers: latency, and when each was sent from the first arrival
-	rss, hwm    float64         // RSS at the middle of the timed window, and the peak
-	pendingMid  int64           // logins pending then
-	pendingPeak int64
+	lat, at    []time.Duration // the timed answers: latency, and when each was sent from the first arrival
+	rss, hwm   float64         // RSS at the middle of the timed window, and the peak
+	pendingMid int64           // logins pending then
 }
 
 func (sl *steadyLoad) run() (*steadyResult, error) {
@@ -43,7 +41,7 @@ func (sl *steadyLoad) run() (*steadyResult, error) {
 	client := &authenticator.Client{HTTP: sl.hc}
 	lat := make([]time.Duration, total)
 	at := make([]time.Duration, total)
-	var pending, peak, inFlight, bad atomic.Int64
+	var pending, inFlight, bad atomic.Int64
 	var wg sync.WaitGroup
 	res := &steadyResult{}
 
@@ -88,32 +86,20 @@ func (sl *steadyLoad) run() (*steadyResult, error) {
 				fmt.Printf("  login %d: %v\n", i, err)
 				return
 			}
-			if p := pending.Add(1); p > peak.Load() {
-				peak.Store(p) // a racy maximum is fine for a report
-			}
+			pending.Add(1)
 			defer pending.Add(-1)
 			go l.hold(sl.hc, sl.base, &inFlight)
 			// An even spread of delays (the golden-ratio sequence), the
 			// same on every run.
 			u := math.Mod(float64(i)*0.6180339887498949, 1)
 			time.Sleep(time.Until(arrived.Add(time.Duration(float64(mean) * (0.5 + u)))))
-			ps, err := client.Pending(context.Background(), a, 0)
-			if err != nil || len(ps) != 1 {
+			sent, took, err := answer(client, a, l)
+			if err != nil {
 				bad.Add(1)
-				fmt.Printf("  pending %d: %d %v\n", i, len(ps), err)
+				fmt.Printf("  login %d: %v\n", i, err)
 				return
 			}
-			sent := time.Now()
-			if _, err := client.Respond(context.Background(), a, ps[0], authenticator.Answer{Approve: true, Number: l.number}); err != nil {
-				bad.Add(1)
-				fmt.Printf("  respond %d: %v\n", i, err)
-				return
-			}
-			lat[i], at[i] = (<-l.ended).Sub(sent), sent.Sub(start)
-			if o, _ := l.outcome.Load().(string); o != "success" {
-				bad.Add(1)
-				fmt.Printf("  login %d ended %q\n", i, o)
-			}
+			lat[i], at[i] = took, sent.Sub(start)
 		}(i)
 	}
 	wg.Wait()
@@ -126,6 +112,5 @@ func (sl *steadyLoad) run() (*steadyResult, error) {
 	// answered before the arrivals stopped.
 	res.lat = slices.Clone(lat[sl.n : 2*sl.n])
 	res.at = slices.Clone(at[sl.n : 2*sl.n])
-	res.pendingPeak = peak.Load()
 	return res, nil
 }
