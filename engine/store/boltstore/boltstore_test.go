@@ -518,3 +518,66 @@ func TestCommitErrorIsWrapped(t *testing.T) {
 		t.Errorf("Update on a closed store: %v", err)
 	}
 }
+
+// leafFill is how full the leaf pages of bucket are, from bbolt's stats.
+func leafFill(t *testing.T, s *Store, bucket string) float64 {
+	t.Helper()
+	var fill float64
+	if err := s.db.View(func(btx *bolt.Tx) error {
+		st := btx.Bucket([]byte(bucket)).Stats()
+		fill = float64(st.LeafInuse) / float64(st.LeafAlloc)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return fill
+}
+
+// Keys written in order (an audit log's sequence numbers, a time-ordered
+// index) pack their pages full; keys in random order keep bbolt's half-full
+// split, whose room takes later inserts; and one put behind the tail
+// returns a transaction to the default.
+func TestPageFillFollowsKeyOrder(t *testing.T) {
+	const n = 3000
+	value := strings.Repeat("v", 100)
+	for _, tc := range []struct {
+		name     string
+		key      func(i int) string
+		min, max float64
+	}{
+		{"in order", func(i int) string { return fmt.Sprintf("%08d", i) }, 0.85, 1},
+		{"random order", func(i int) string { return fmt.Sprintf("%08d", rand.Intn(1e8)) }, 0.5, 0.85},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustOpen(t, filepath.Join(t.TempDir(), "authd.db"), Options{})
+			defer s.Close()
+			for i := range n {
+				putKV(t, s, "b", tc.key(i), value)
+			}
+			if fill := leafFill(t, s, "b"); fill < tc.min || fill > tc.max {
+				t.Errorf("leaf pages %.0f%% full, want %.0f%%–%.0f%%", fill*100, tc.min*100, tc.max*100)
+			}
+		})
+	}
+	t.Run("put behind the tail", func(t *testing.T) {
+		s := mustOpen(t, filepath.Join(t.TempDir(), "authd.db"), Options{})
+		defer s.Close()
+		putKV(t, s, "b", "m", value)
+		var got []float64
+		if err := s.Update(func(stx store.Tx) error {
+			for _, k := range []string{"n", "o", "a", "z"} {
+				if err := stx.Put("b", []byte(k), []byte(value)); err != nil {
+					return err
+				}
+				got = append(got, stx.(*tx).bucket("b").FillPercent)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := []float64{appendFillPercent, appendFillPercent, bolt.DefaultFillPercent, bolt.DefaultFillPercent}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("fill percent after each put = %v, want %v", got, want)
+		}
+	})
+}
