@@ -95,7 +95,9 @@ bench-oauth:
 # Push MFA under load: N logins (default 10,000) waiting on a push against
 # a separate `authd run` process on loopback; prints authd's RSS (not held,
 # and held by long polls) and the answer → resumed reply p50/p99 (figures
-# in docs/benchmarks.md). PUSHBENCH_FLAGS="-n 3000 -c 4" changes the load.
+# in docs/benchmarks.md). PUSHBENCH_FLAGS="-n 3000 -c 4" changes the load;
+# "-steady -rate 200" runs the steady state; "-memory-limit 150" holds authd
+# to a memory cgroup of 150 MB, as a container would (needs root).
 .PHONY: bench-push
 bench-push: build
 	$(GO) run ./protocols/push/internal/cmd/pushbench -authd $(BIN) $(PUSHBENCH_FLAGS)

@@ -111,6 +111,8 @@ func main() {
 	steady := flag.Bool("steady", false, "steady state: logins arrive at -rate a second and are answered after about n/rate seconds, so about n are pending at once (steady.go); 3n logins in all")
 	latencyCSV := flag.String("latency-csv", "", "write each answer's send time (ms from the first) and latency to this CSV file")
 	frontend := flag.String("frontend", "api", `how the logins wait: "api" (journey API long polls) or "radius" (Access-Requests held until the push is answered, from ten NAS addresses of 1,000 each)`)
+	memoryLimit := flag.Int("memory-limit", 0, "run authd in a memory cgroup of its own limited to this many MB, as a container would (cgroup.go; needs root); 0: no limit")
+	authdEnvFlag := flag.String("authd-env", "", `environment for authd alone, space-separated NAME=VALUE pairs (say "GOGC=200 GOMAXPROCS=1"), to measure runtime settings without changing this load generator's`)
 	clientGC := flag.String("client-gc", "limit", `this load generator's own garbage collector: "limit" collects only near a 4 GiB heap, so its pauses stay out of authd's figures; "default" is Go's GOGC=100 (authd itself always runs with Go's defaults)`)
 	flag.Parse()
 	switch *clientGC {
@@ -127,10 +129,20 @@ func main() {
 	default:
 		log.Fatalf("pushbench: -client-gc must be limit or default, not %q", *clientGC)
 	}
+	authdEnv, authdMemoryLimit = strings.Fields(*authdEnvFlag), *memoryLimit
 	if err := run(*bin, *n, *conc, *openRate, *rate, *keep, *clientGC, *heldRead, *frontend, *latencyCSV, *steady); err != nil {
 		log.Fatal("pushbench: ", err)
 	}
 }
+
+var (
+	// authdEnv is -authd-env: added to authd's environment only.
+	authdEnv []string
+	// authdMemoryLimit is -memory-limit, in MB, and authdCgroup the
+	// cgroup that holds authd to it.
+	authdMemoryLimit int
+	authdCgroup      *memoryCgroup
+)
 
 type login struct {
 	user    string
@@ -200,7 +212,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	if rate > 0 {
 		answering = fmt.Sprintf("answers arriving at %d/s", rate)
 	}
-	fmt.Printf("pushbench: %d logins over %s, held from %d/s on (0: all at once), %s, %d CPUs, client GC %s; load average before: %s\n", n, frontend, openRate, answering, runtime.NumCPU(), clientGC, strings.TrimSpace(string(load0)))
+	fmt.Printf("pushbench: %d logins over %s, held from %d/s on (0: all at once), %s, %d CPUs, client GC %s, authd env %q; load average before: %s\n", n, frontend, openRate, answering, runtime.NumCPU(), clientGC, authdEnv, strings.TrimSpace(string(load0)))
 
 	t0 := time.Now()
 	users := n
@@ -213,9 +225,22 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	}
 	fmt.Printf("  %d devices written to the store in %v\n", users, time.Since(t0).Round(time.Millisecond))
 
-	cmd := exec.Command(bin, "run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error")
+	args := []string{"run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error"}
+	cmd := exec.Command(bin, args...)
+	var cg *memoryCgroup
+	if authdMemoryLimit > 0 {
+		if cg, err = newMemoryCgroup(authdMemoryLimit); err != nil {
+			return err
+		}
+		defer cg.remove() // after the deferred stop below has waited for authd
+		if err := dropCache(filepath.Join(data, "authd.db")); err != nil {
+			return err
+		}
+		cmd, authdCgroup = cg.command(bin, args...), cg
+		fmt.Printf("  authd runs in memory cgroup %s, limited to %d MB\n", cg.dir, authdMemoryLimit)
+	}
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	cmd.Env = append(os.Environ(), radiusSecretEnv+"="+radiusSecret)
+	cmd.Env = append(append(os.Environ(), radiusSecretEnv+"="+radiusSecret), authdEnv...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -240,7 +265,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		}
 		after, _ := goMetrics(base)
 		return report(measured{lat: r.lat, at: r.at, answered: len(accounts), took: time.Since(began), before: before, after: after,
-			hwm: r.hwm, rssHeld: r.rss, frontend: "api (steady)"}, latencyCSV)
+			hwm: r.hwm, rssHeld: r.rss, frontend: "api (steady)", cgroup: cg}, latencyCSV)
 	}
 	var (
 		logins           []*login
@@ -286,7 +311,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		return fmt.Errorf("%d answers failed", bad.Load())
 	}
 	return report(measured{lat: lat, at: at, answered: n, took: total, before: before, after: after,
-		hwm: hwm, rssIdle: rssIdle, rssHeld: rssHeld, frontend: frontend}, latencyCSV)
+		hwm: hwm, rssIdle: rssIdle, rssHeld: rssHeld, frontend: frontend, cgroup: cg}, latencyCSV)
 }
 
 // holdAPI drives a login per account to the push wait over the journey
@@ -361,6 +386,7 @@ type measured struct {
 	hwm              float64
 	rssIdle, rssHeld float64
 	frontend         string
+	cgroup           *memoryCgroup // authd's, under -memory-limit
 }
 
 // report prints the figures of m (and writes its latencies to
@@ -397,12 +423,21 @@ func report(m measured, latencyCSV string) error {
 		delta("go_gc_duration_seconds_count"), delta("go_memstats_alloc_bytes_total")/float64(n)/1024, per, cpu, 100*cpu/total.Seconds())
 	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
 		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
+	limited := ""
+	if m.cgroup != nil {
+		line, ooms, err := m.cgroup.report()
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  authd's memory cgroup (limit %d MB): %s\n", authdMemoryLimit, line)
+		limited = fmt.Sprintf(" memory_limit=%dMB oom_kills=%d", authdMemoryLimit, ooms)
+	}
 	notHeld := "n/a" // a held Access-Request has no unheld state to measure
 	if frontend == "api" {
 		notHeld = fmt.Sprintf("%.1fMB (ratio %.2f)", rssIdle, rssIdle/targetRSSMB)
 	}
-	fmt.Printf("result: frontend=%s rss_not_held=%s rss_held=%.1fMB (target < %d MB: ratio %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)\n",
-		frontend, notHeld, rssHeld, targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms)
+	fmt.Printf("result: frontend=%s rss_not_held=%s rss_held=%.1fMB (target < %d MB: ratio %.2f) p50=%.2fms p99=%.2fms (target < %d ms: ratio %.2f)%s\n",
+		frontend, notHeld, rssHeld, targetRSSMB, rssHeld/targetRSSMB, ms(pct(.5)), ms(pct(.99)), targetP99ms, ms(pct(.99))/targetP99ms, limited)
 	return nil
 }
 
@@ -595,7 +630,39 @@ func rssSplit(pid int) string {
 			v[k], _ = strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 64)
 		}
 	}
-	return fmt.Sprintf("private %.1f MB + files %.1f MB", v["RssAnon"]/1024, v["RssFile"]/1024)
+	store, binary := mappedRSS(pid)
+	charged := ""
+	if authdCgroup != nil {
+		charged = fmt.Sprintf("; its memory cgroup is charged %.1f MB", authdCgroup.usage())
+	}
+	return fmt.Sprintf("private %.1f MB + files %.1f MB: store %.1f, binary %.1f%s", v["RssAnon"]/1024, v["RssFile"]/1024, store, binary, charged)
+}
+
+// mappedRSS reads from /proc/pid/smaps how many MB of pid's RSS are pages
+// of its bbolt store and of its own executable, the two files authd maps.
+func mappedRSS(pid int) (store, binary float64) {
+	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return 0, 0
+	}
+	var into *float64
+	for _, line := range strings.Split(string(b), "\n") {
+		fields := strings.Fields(line)
+		switch {
+		case len(fields) >= 5 && strings.Contains(fields[0], "-"): // a mapping's header
+			into = nil
+			if path := fields[len(fields)-1]; len(fields) >= 6 && path == exe {
+				into = &binary
+			} else if len(fields) >= 6 && strings.HasSuffix(path, "/authd.db") {
+				into = &store
+			}
+		case len(fields) == 3 && fields[0] == "Rss:" && into != nil:
+			kb, _ := strconv.ParseFloat(fields[1], 64)
+			*into += kb / 1024
+		}
+	}
+	return store, binary
 }
 
 // rssOf reads VmRSS and VmHWM (peak) of pid, in MB.
