@@ -227,9 +227,9 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 
 	args := []string{"run", "-config", dir, "-data", data, "-rate-limit-ip", "0", "-rate-limit-user", "0", "-log-level", "error"}
 	cmd := exec.Command(bin, args...)
-	var cg *memoryCgroup
 	if authdMemoryLimit > 0 {
-		if cg, err = newMemoryCgroup(authdMemoryLimit); err != nil {
+		cg, err := newMemoryCgroup(authdMemoryLimit)
+		if err != nil {
 			return err
 		}
 		defer cg.remove() // after the deferred stop below has waited for authd
@@ -265,7 +265,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		}
 		after, _ := goMetrics(base)
 		return report(measured{lat: r.lat, at: r.at, answered: len(accounts), took: time.Since(began), before: before, after: after,
-			hwm: r.hwm, rssHeld: r.rss, frontend: "api (steady)", cgroup: cg}, latencyCSV)
+			hwm: r.hwm, rssHeld: r.rss, frontend: "api (steady)"}, latencyCSV)
 	}
 	var (
 		logins           []*login
@@ -311,7 +311,7 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 		return fmt.Errorf("%d answers failed", bad.Load())
 	}
 	return report(measured{lat: lat, at: at, answered: n, took: total, before: before, after: after,
-		hwm: hwm, rssIdle: rssIdle, rssHeld: rssHeld, frontend: frontend, cgroup: cg}, latencyCSV)
+		hwm: hwm, rssIdle: rssIdle, rssHeld: rssHeld, frontend: frontend}, latencyCSV)
 }
 
 // holdAPI drives a login per account to the push wait over the journey
@@ -386,7 +386,6 @@ type measured struct {
 	hwm              float64
 	rssIdle, rssHeld float64
 	frontend         string
-	cgroup           *memoryCgroup // authd's, under -memory-limit
 }
 
 // report prints the figures of m (and writes its latencies to
@@ -424,8 +423,8 @@ func report(m measured, latencyCSV string) error {
 	fmt.Printf("  authd peak RSS (VmHWM) %.1f MB; load average after: %s; pushbench itself: %d GC cycles, %.1f GB allocated\n",
 		hwm, strings.TrimSpace(string(load1)), cms.NumGC, float64(cms.TotalAlloc)/(1<<30))
 	limited := ""
-	if m.cgroup != nil {
-		line, ooms, err := m.cgroup.report()
+	if authdCgroup != nil {
+		line, ooms, err := authdCgroup.report()
 		if err != nil {
 			return err
 		}
