@@ -21,8 +21,8 @@ import (
 // on a push with a long poll each cost authd 450 MB. Instead the handler
 // takes the connection over (http.Hijacker), lets net/http's goroutines
 // and buffers go, and parks the hold: the engine calls back at the
-// session's wake (engine.AfterWake) and a timer at the hold's end; only
-// then does a goroutine resume the session and write the answer, with
+// session's wake or at the hold's end (engine.Park); only then does a
+// goroutine resume the session and write the answer, with
 // "Connection: close". A parked hold costs the socket and a few hundred
 // bytes.
 //
@@ -70,12 +70,10 @@ type parkedHold struct {
 	http10   bool // answer as HTTP/1.0
 
 	mu     sync.Mutex
-	fired  bool        // this arming's wake or timer came
-	woken  bool        // and it was the wake
-	until  time.Time   // the journey's own wait ends (zero: none)
-	final  bool        // answer on the next resume, whatever it says
-	stop   func() bool // takes the wake registration back
-	timer  *time.Timer
+	parked *engine.Parked // this arming's hold (nil while resuming)
+	woken  bool           // it ended with the session's wake
+	until  time.Time      // the journey's own wait ends (zero: none)
+	final  bool           // answer on the next resume, whatever it says
 	closed atomic.Bool
 }
 
@@ -126,39 +124,34 @@ func (p *parkedHold) arm(until time.Time) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.fired, p.woken, p.until = false, false, until
+	p.parked, p.woken, p.until = nil, false, until
 	if hold <= 0 || p.final {
-		p.fired = true
 		go p.resume()
 		return
 	}
-	p.stop = p.h.eng.AfterWake(p.session, func() { p.fire(true) })
-	p.timer = time.AfterFunc(hold, func() { p.fire(false) })
+	p.parked = p.h.eng.Park(p.session, hold, p.fire)
 }
 
-// fire is the wake or the timer (each in its own goroutine); the first of
-// them resumes.
+// fire is the hold's end: the session's wake or the timer, in a goroutine
+// of its own, or release.
 func (p *parkedHold) fire(woken bool) {
 	p.mu.Lock()
-	if p.fired {
-		p.mu.Unlock()
-		return
-	}
-	p.fired = true
 	p.woken = woken
-	p.timer.Stop()
-	p.stop() // the timer came first: let go of the wake (engine.Unhold)
 	p.mu.Unlock()
 	p.resume()
 }
 
 // release ends a parked hold early, for Shutdown: it resumes now and
-// answers whatever the journey says.
+// answers whatever the journey says. A hold that is resuming already, or
+// not armed yet, sees final when it would park again (arm).
 func (p *parkedHold) release() {
 	p.mu.Lock()
 	p.final = true
+	parked := p.parked
 	p.mu.Unlock()
-	p.fire(false)
+	if parked.Cancel() {
+		p.fire(false)
+	}
 }
 
 // resume continues the session as the blocking hold does and, unless the

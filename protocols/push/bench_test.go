@@ -58,8 +58,8 @@ journey "push" {
 `
 
 // BenchmarkPendingPushes10k holds 10,000 logins waiting for a push at
-// once, each parked on the engine's wake (engine.AfterWake, as the
-// journey API parks a long poll; AUTHD_BENCH_HOLD=goroutine holds each on
+// once, each parked on the engine's wake with a timer (engine.Park, as
+// the journey API parks a long poll; AUTHD_BENCH_HOLD=goroutine holds each on
 // a goroutine instead, as an HTTP/2 long poll is), then answers them from
 // devices over loopback HTTP and measures the time from sending a
 // device's answer to the held journey's resumed reply, and the memory of
@@ -182,7 +182,7 @@ func runPendingBench(b *testing.B, n int, storeKind string) {
 				resume()
 			}()
 		} else {
-			eng.AfterWake(h.session, resume)
+			eng.Park(h.session, time.Hour, func(bool) { resume() })
 			close(h.ready)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 // push answer) with no goroutine: a NAS may hold thousands of them, and a
 // goroutine blocked on the wait kept the stack the journey had grown,
 // about 16 KB each (160 MB for 10,000 held requests). The engine's wake
-// (engine.AfterWake) or the wait's deadline continues it; Shutdown
+// or the wait's deadline continues it (engine.Park); Shutdown
 // continues every one of them with a reject.
 type heldRequest struct {
 	s  *Server
@@ -27,10 +27,10 @@ type heldRequest struct {
 	// the request at once.
 	ready chan struct{}
 
-	mu    sync.Mutex
-	fired bool
-	stop  func() bool // takes the wake registration back
-	timer *time.Timer
+	// mu is held by park until parked is set, so Shutdown (release),
+	// which finds the request in s.held, never acts on a half-made hold.
+	mu     sync.Mutex
+	parked *engine.Parked
 }
 
 // park holds rq until the session's next wake or until the hold's
@@ -46,8 +46,6 @@ func (s *Server) park(rq *request, resp *engine.Response) error {
 	// the whole decoded session, a few KB per held request.
 	kept := &engine.Response{Session: resp.Session, Callbacks: slices.Clone(resp.Callbacks)}
 	h := &heldRequest{s: s, rq: rq, resp: kept, ready: make(chan struct{})}
-	// h.mu is held until the wake and the timer are set, so that nothing
-	// (not even Shutdown, which finds h in s.held) fires h half made.
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s.mu.Lock()
@@ -65,8 +63,7 @@ func (s *Server) park(rq *request, resp *engine.Response) error {
 	s.handlers.Add(1)
 	s.mu.Unlock()
 	rq.held = h
-	h.stop = s.eng.AfterWake(resp.Session, func() { h.fire(false) })
-	h.timer = time.AfterFunc(time.Until(until), func() { h.fire(false) })
+	h.parked = s.eng.Park(resp.Session, time.Until(until), func(bool) { h.fire(false) })
 	// The wake registered before the journey ran (resume, or the previous
 	// continuation) covers the moments before AfterWake: a wake that came
 	// then closed it and was not kept for a later holder, so it is
@@ -74,7 +71,12 @@ func (s *Server) park(rq *request, resp *engine.Response) error {
 	if rq.wake != nil {
 		select {
 		case <-rq.wake:
-			go h.fire(false)
+			parked := h.parked
+			go func() {
+				if parked.Cancel() {
+					h.fire(false)
+				}
+			}()
 		default:
 		}
 		s.eng.Unhold(rq.wakeID, rq.wake)
@@ -86,19 +88,20 @@ func (s *Server) park(rq *request, resp *engine.Response) error {
 // handOff says the parking goroutine is done with the request.
 func (h *heldRequest) handOff() { close(h.ready) }
 
-// fire is the wake, the deadline or Shutdown (each in a goroutine of its
-// own); the first of them continues the request.
-func (h *heldRequest) fire(shutdown bool) {
+// release ends the hold for Shutdown: unless the wake or the deadline
+// came first, the request is continued with a reject.
+func (h *heldRequest) release() {
 	h.mu.Lock()
-	if h.fired {
-		h.mu.Unlock()
-		return
-	}
-	h.fired = true
-	h.timer.Stop()
-	stop := h.stop
+	parked := h.parked
 	h.mu.Unlock()
-	stop() // the deadline or Shutdown came first: let go of the wake (engine.Unhold)
+	if parked.Cancel() {
+		h.fire(true)
+	}
+}
+
+// fire continues the request, once: at the end of its hold (the wake or
+// the deadline, engine.Park) or at Shutdown (release).
+func (h *heldRequest) fire(shutdown bool) {
 	s := h.s
 	s.mu.Lock()
 	delete(s.held, h)
@@ -162,6 +165,6 @@ func (s *Server) releaseHeld() {
 	}
 	s.mu.Unlock()
 	for _, h := range held {
-		go h.fire(true)
+		go h.release()
 	}
 }

@@ -188,14 +188,14 @@ func run(bin string, n, conc, openRate, rate int, keep bool, clientGC string, he
 	if !keep {
 		defer os.RemoveAll(dir)
 	}
-	addr, err := freeAddr()
+	addr, err := freeAddr("tcp")
 	if err != nil {
 		return err
 	}
 	base := "http://" + addr
 	radiusBlock, radiusHCL, radiusAddr := "", "", ""
 	if frontend == "radius" {
-		if radiusAddr, err = freeUDPAddr(); err != nil {
+		if radiusAddr, err = freeAddr("udp"); err != nil {
 			return err
 		}
 		radiusBlock, radiusHCL = radiusConfig(radiusAddr)
@@ -575,8 +575,18 @@ func waitUp(hc *http.Client, base string) error {
 	return errors.New("authd did not answer within 30 s")
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freeAddr returns a loopback address of network ("tcp" or "udp") that
+// nothing listens on.
+func freeAddr(network string) (string, error) {
+	if network == "udp" {
+		c, err := net.ListenPacket(network, "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		return c.LocalAddr().String(), nil
+	}
+	l, err := net.Listen(network, "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}

@@ -52,16 +52,6 @@ func radiusConfig(listen string) (serverBlock, hcl string) {
 	return serverBlock, b.String()
 }
 
-// freeUDPAddr returns a loopback UDP address nothing listens on.
-func freeUDPAddr() (string, error) {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	return c.LocalAddr().String(), nil
-}
-
 // holdRADIUS sends one Access-Request per account, openRate a second (0:
 // all at once), each from its NAS's address and signed with a
 // Message-Authenticator; authd starts the journey, sends the push and
