@@ -78,9 +78,9 @@ func (e *Engine) wakeUp(sessionID string, remember bool) {
 // AfterWake is WakeChan for a holder that parks instead of blocking: f runs
 // in its own goroutine at the session's next wake (at once when the
 // session was woken moments before, as WakeChan's channel would be closed
-// already). The journey API parks thousands of long polls this way, and
-// the RADIUS front end its held Access-Requests, with no goroutine each. The registration counts as holding the session until f
-// runs or stop is called; stop reports whether it took f back before it
+// already). Park builds on it the holds of the front ends, which park
+// thousands of waiting requests with no goroutine each. The registration
+// counts as holding the session until f runs or stop is called; stop reports whether it took f back before it
 // ran (after it ran, or a second time, it does nothing and says false).
 func (e *Engine) AfterWake(sessionID string, f func()) (stop func() bool) {
 	e.wake.mu.Lock()
