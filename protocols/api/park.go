@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -247,10 +249,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	ps := &h.parking
 	ps.mu.Lock()
 	ps.closed = true
-	holds := make([]*parkedHold, 0, len(ps.holds))
-	for p := range ps.holds {
-		holds = append(holds, p)
-	}
+	holds := slices.Collect(maps.Keys(ps.holds))
 	ps.mu.Unlock()
 	for _, p := range holds {
 		go p.release()

@@ -2,6 +2,7 @@ package radius
 
 import (
 	"errors"
+	"maps"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -159,10 +160,7 @@ func (s *Server) continueHold(rq *request, resp *engine.Response, shutdown bool)
 // releaseHeld continues every held request with a reject, for Shutdown.
 func (s *Server) releaseHeld() {
 	s.mu.Lock()
-	held := make([]*heldRequest, 0, len(s.held))
-	for h := range s.held {
-		held = append(held, h)
-	}
+	held := slices.Collect(maps.Keys(s.held))
 	s.mu.Unlock()
 	for _, h := range held {
 		go h.release()
