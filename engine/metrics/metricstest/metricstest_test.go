@@ -10,7 +10,11 @@ import (
 func TestValueReadsTheMatchingSeries(t *testing.T) {
 	const name = "authd_requests_total"
 	frontend := map[string]string{"frontend": "metricstest", "result": "success"}
+	failure := map[string]string{"frontend": "metricstest", "result": "failure"}
+	// The registry is the process's, so a second run (-count=2) starts
+	// from the first one's counts.
 	before := metricstest.Value(t, name, frontend)
+	failuresBefore := metricstest.Value(t, name, failure)
 	metrics.RequestDone("metricstest", "success", 0)
 	metrics.RequestDone("metricstest", "success", 0)
 	metrics.RequestDone("metricstest", "failure", 0)
@@ -19,7 +23,7 @@ func TestValueReadsTheMatchingSeries(t *testing.T) {
 		want   float64
 	}{
 		{frontend, before + 2},
-		{map[string]string{"frontend": "metricstest", "result": "failure"}, 1},
+		{failure, failuresBefore + 1},
 		{map[string]string{"frontend": "metricstest", "result": "never"}, 0},
 		{map[string]string{"frontend": "nobody"}, 0},
 	}

@@ -17,6 +17,15 @@ import (
 // them all, so batches grow with the load and a lone writer waits for
 // nobody.
 //
+// The commit runs on a caller's own goroutine, not on one of the group's:
+// a caller that finds no commit running leads, committing the queue
+// (itself included); when its commit ends it hands the lead to the first
+// caller that queued meanwhile and returns. A lone writer therefore
+// commits with no hand-off between goroutines at all, and a queued one
+// with a single wake-up (its verdict, or the lead). Each hand-off is a
+// chance to wait for a processor, which on a busy machine during a
+// garbage collector's mark phase costs milliseconds.
+//
 // The contract is DB.Batch's: a fn that fails (returns an error or panics)
 // rolls the shared transaction back, is taken out of the group and run
 // again alone in its caller's goroutine — so its error, or its panic, goes
@@ -27,11 +36,13 @@ type groupCommit struct {
 
 	mu      sync.Mutex
 	queue   []groupCall
-	running bool
+	running bool // a caller is leading: committing, or about to hand the lead on
 }
 
 type groupCall struct {
-	fn   func(*bolt.Tx) error
+	fn func(*bolt.Tx) error
+	// done receives the call's verdict, or errLead: the caller is to
+	// lead the next commit.
 	done chan error
 }
 
@@ -42,6 +53,10 @@ const maxGroup = 1000
 // errTrySolo tells a caller that its fn failed inside a shared transaction
 // and must be run again on its own; callers never see it.
 var errTrySolo = errors.New("boltstore: batch function failed; run it alone")
+
+// errLead tells a queued caller that the commit before ended and it leads
+// the next; callers never see it.
+var errLead = errors.New("boltstore: lead the next group commit")
 
 // fnPanicked is a panic of a caller's fn, recovered in the group so the
 // others can commit; the caller re-runs fn alone and sees the panic itself.
@@ -54,35 +69,62 @@ func (g *groupCommit) do(fn func(*bolt.Tx) error) error {
 	c := groupCall{fn: fn, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, c)
-	if !g.running {
-		g.running = true
-		go g.loop()
-	}
+	lead := !g.running
+	g.running = true
 	g.mu.Unlock()
-	if err := <-c.done; err != errTrySolo {
+	var err error
+	if !lead {
+		// The verdict, sent by the leader of the commit that took
+		// this call, or the lead of the next commit.
+		err = <-c.done
+		lead = err == errLead
+	}
+	if lead {
+		g.lead()
+		err = <-c.done // sent by this caller's own commit
+	}
+	if err != errTrySolo {
 		return err
 	}
 	return g.store.do(g.store.db.Update, fn)
 }
 
-// loop commits queued calls until the queue is empty.
-func (g *groupCommit) loop() {
-	for {
-		g.mu.Lock()
-		batch := g.queue
-		if len(batch) > maxGroup {
-			batch, g.queue = batch[:maxGroup:maxGroup], batch[maxGroup:]
-		} else {
-			g.queue = nil
+// lead commits the queue as it stands (the leader's own call is in it:
+// nobody else takes the queue while running is set), then hands the lead
+// to the first caller queued meanwhile, or ends the run. The hand-over is
+// deferred so that even a panic out of the commit cannot leave the queue
+// with no leader, nor a caller of the batch with no verdict.
+func (g *groupCommit) lead() {
+	g.mu.Lock()
+	batch := g.queue
+	if len(batch) > maxGroup {
+		batch, g.queue = batch[:maxGroup:maxGroup], batch[maxGroup:]
+	} else {
+		g.queue = nil
+	}
+	g.mu.Unlock()
+	defer func() {
+		if p := recover(); p != nil {
+			// Not a fn's panic (callSafely takes those): the commit
+			// itself failed in a way store.do did not catch. Nobody
+			// in the batch may be left waiting for a verdict.
+			for _, c := range batch {
+				select {
+				case c.done <- fmt.Errorf("boltstore: group commit failed: %v", p):
+				default: // already answered
+				}
+			}
+			defer panic(p)
 		}
-		if len(batch) == 0 {
+		g.mu.Lock()
+		if len(g.queue) == 0 {
 			g.running = false
-			g.mu.Unlock()
-			return
+		} else {
+			g.queue[0].done <- errLead
 		}
 		g.mu.Unlock()
-		g.commit(batch)
-	}
+	}()
+	g.commit(batch)
 }
 
 // commit applies batch in one transaction; a failing fn is sent back to

@@ -2,8 +2,10 @@ package boltstore
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -143,3 +145,66 @@ func TestGroupCommitAfterClose(t *testing.T) {
 		t.Errorf("Batch on a closed store: %v", err)
 	}
 }
+
+// TestGroupCommitRunsOnTheCallersGoroutine: a lone writer commits on its
+// own goroutine (no hand-off to a committer goroutine and back), and of
+// the writers queued behind a running commit, one leads the next commit on
+// its own goroutine.
+func TestGroupCommitRunsOnTheCallersGoroutine(t *testing.T) {
+	s := mustOpen(t, filepath.Join(t.TempDir(), "a.db"), Options{})
+	// A fn that fails is run again alone on its caller's goroutine, so
+	// the check cannot fail the fn: it records what the first run saw.
+	var (
+		mu      sync.Mutex
+		strange []string
+	)
+	onCaller := func(marker string) func(store.Tx) error {
+		first := true
+		return func(tx store.Tx) error {
+			buf := make([]byte, 64<<10)
+			if st := string(buf[:runtime.Stack(buf, false)]); first && !strings.Contains(st, marker) {
+				mu.Lock()
+				strange = append(strange, fmt.Sprintf("fn ran on a goroutine other than its caller's (%s):\n%s", marker, st))
+				mu.Unlock()
+			}
+			first = false
+			return tx.Put("b", []byte(marker), nil)
+		}
+	}
+	if err := s.Batch(onCaller("TestGroupCommitRunsOnTheCallersGoroutine")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Behind a held commit, the queued writers' transaction runs on one
+	// of theirs: each fn sees a writer's frame (leadsNext) on its stack.
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Batch(func(tx store.Tx) error { <-release; return nil })
+	}()
+	waitRunning(&s.group)
+	const writers = 4
+	errs := make(chan error, writers)
+	for range writers {
+		go func() { errs <- leadsNext(s, onCaller("boltstore.leadsNext")) }()
+	}
+	waitQueued(&s.group, writers)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, s := range strange {
+		t.Error(s)
+	}
+}
+
+// leadsNext is a named frame for TestGroupCommitRunsOnTheCallersGoroutine
+// to find on the committing goroutine's stack.
+//
+//go:noinline
+func leadsNext(s *Store, fn func(store.Tx) error) error { return s.Batch(fn) }
