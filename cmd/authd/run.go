@@ -666,7 +666,8 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // httpHandler routes server.http: the journey API, OAuth and the push
 // device endpoints (each behind the per-address rate limit), health,
 // readiness and metrics (never limited, so probes and scrapes keep
-// working under a flood), all with request ids and a body size cap.
+// working under a flood), all with request ids, a 500 for a handler's
+// panic and a body size cap.
 func (s *server) httpHandler() http.Handler {
 	root := http.NewServeMux()
 	s.api = api.NewWithOptions(s.eng, api.Options{
@@ -703,7 +704,7 @@ func (s *server) httpHandler() http.Handler {
 	if s.opts.metrics {
 		root.Handle("GET /metrics", metrics.Handler())
 	}
-	return api.RequestIDs(http.MaxBytesHandler(root, maxRequestBytes))
+	return api.RequestIDs(api.Recover(s.log, http.MaxBytesHandler(root, maxRequestBytes)))
 }
 
 // localIssuer keeps a nil provider a nil interface.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/protocols/api"
 )
@@ -45,7 +46,13 @@ var transports = []string{"http1", "http2"}
 
 func newWaitServer(t *testing.T, n *waiter, transport string) (*engine.Engine, *httptest.Server, *api.Handler) {
 	t.Helper()
-	e := engine.New(engine.Options{KV: memstore.New()})
+	return newWaitServerOn(t, n, transport, memstore.New())
+}
+
+// newWaitServerOn is newWaitServer on a store of the test's.
+func newWaitServerOn(t *testing.T, n *waiter, transport string, kv store.KV) (*engine.Engine, *httptest.Server, *api.Handler) {
+	t.Helper()
+	e := engine.New(engine.Options{KV: kv})
 	e.Load(&engine.Program{
 		Revision: "r1",
 		Realms:   map[string]*engine.Realm{"corp": {Name: "corp"}},

@@ -19,6 +19,7 @@ import (
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/audit"
 	"github.com/authd/authd/engine/devices"
+	"github.com/authd/authd/engine/logtest"
 	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/memstore"
 	"github.com/authd/authd/engine/users"
@@ -120,7 +121,7 @@ type harness struct {
 	srv   *httptest.Server
 	kv    store.KV
 	auth  *authenticator.Client
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 
 	auditMu sync.Mutex
 	audits  []audit.Entry
@@ -137,23 +138,6 @@ func (h *harness) audited(kind string) []audit.Entry {
 		}
 	}
 	return out
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func loadConfig(t testing.TB, s setup) *dsl.Config {
@@ -181,7 +165,7 @@ func newHarness(t testing.TB, s setup) *harness {
 		s.kv = memstore.New()
 	}
 	cfg := loadConfig(t, s)
-	h := &harness{t: t, clock: &testClock{}, kv: s.kv, logs: &syncBuffer{}}
+	h := &harness{t: t, clock: &testClock{}, kv: s.kv, logs: &logtest.Buffer{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.eng = engine.New(engine.Options{KV: s.kv, Clock: h.clock, Log: log, Audit: audit.Func(func(_ context.Context, e audit.Entry) {
 		h.auditMu.Lock()

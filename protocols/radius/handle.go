@@ -53,12 +53,25 @@ type request struct {
 // handle answers one datagram. It never panics on input; a recover stands
 // guard over the journey code it calls.
 func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, release func()) {
+	// Set once the request is in the reply cache: from then on a panic
+	// must still answer it (failed), or every retransmission would be
+	// taken for the request in progress and dropped until the NAS gave
+	// up on the server.
+	var (
+		rq      *request
+		key     cacheKey
+		began   time.Time
+		inCache bool
+	)
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("radius: panic while handling a packet", "panic", r, "stack", string(debug.Stack()))
+			if inCache {
+				s.failed(w, from, key, rq, began)
+			}
 		}
 	}()
-	began := time.Now()
+	began = time.Now()
 	cfg := s.cfg.Load()
 	src := from.Addr().Unmap()
 	if len(b) < headerLen {
@@ -124,7 +137,7 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 		return
 	}
 
-	key := cacheKey{addr: from, id: b[1], auth: [16]byte(b[4:headerLen])}
+	key = cacheKey{addr: from, id: b[1], auth: [16]byte(b[4:headerLen])}
 	if reply, dup := s.cache.begin(key, time.Now()); dup {
 		// RFC 5080: replayed, or (still in progress) left to the one
 		// answer; neither is a drop nor a new request.
@@ -134,11 +147,12 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 		metrics.Request(engine.FrontendRADIUS, "duplicate")
 		return
 	}
+	inCache = true
 	var reply []byte
 	if code == radius.CodeAccountingRequest {
 		reply = s.accounting(b, cl, src)
 	} else {
-		rq := &request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release, key: key, began: began}
+		rq = &request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release, key: key, began: began}
 		reply = s.access(rq)
 		if h := rq.held; h != nil {
 			h.handOff() // held: the hold's continuation answers (held.go)
@@ -146,6 +160,33 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 		}
 	}
 	s.answer(w, from, key, reply, began)
+}
+
+// failed answers a request whose handling panicked (a bug, or a fault of
+// the store): an Access-Request gets an Access-Reject, so the NAS neither
+// waits out its retries nor marks the server dead for one request, and
+// the reject is kept for its retransmissions like any answer; an
+// Accounting-Request gets no answer and its key is forgotten, so the
+// NAS's retransmission is processed afresh. A request held again before
+// the panic belongs to its hold, which answers it. A second panic here
+// (the reply cannot even be built) only forgets the key.
+func (s *Server) failed(w writer, from netip.AddrPort, key cacheKey, rq *request, began time.Time) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("radius: panic while rejecting a failed request", "panic", r)
+			s.cache.finish(key, nil, time.Now())
+		}
+	}()
+	if rq == nil {
+		s.cache.finish(key, nil, time.Now())
+		return
+	}
+	if h := rq.held; h != nil {
+		h.handOff()
+		return
+	}
+	s.endHold(rq)
+	s.answer(w, from, key, s.reject(rq, "internal error"), began)
 }
 
 // answer sends a request's reply (nil: dropped, and counted as such), and

@@ -121,11 +121,7 @@ func (s *Server) continueHold(rq *request, resp *engine.Response, shutdown bool)
 		// the process.
 		if r := recover(); r != nil {
 			s.log.Error("radius: panic while continuing a held request", "panic", r, "stack", string(debug.Stack()))
-			if h := rq.held; h != nil {
-				h.handOff()
-				return
-			}
-			s.endHold(rq)
+			s.failed(rq.w, rq.from, rq.key, rq, rq.began)
 		}
 	}()
 	rq.held = nil

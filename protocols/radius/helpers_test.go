@@ -1,7 +1,6 @@
 package radius
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
@@ -13,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +22,7 @@ import (
 	"layeh.com/radius"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/logtest"
 	"github.com/authd/authd/engine/store"
 )
 
@@ -31,6 +32,15 @@ type memKV struct {
 	mu  sync.Mutex
 	b   map[string]map[string][]byte
 	seq map[string]uint64
+	// faulty makes every transaction panic, as a store bug or a fault on
+	// bbolt's memory map would.
+	faulty atomic.Bool
+}
+
+func (k *memKV) fault() {
+	if k.faulty.Load() {
+		panic("memKV: fault")
+	}
 }
 
 func newMemKV() *memKV { return &memKV{b: map[string]map[string][]byte{}, seq: map[string]uint64{}} }
@@ -42,12 +52,14 @@ type memTx struct {
 }
 
 func (k *memKV) View(fn func(store.Tx) error) error {
+	k.fault()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return fn(&memTx{kv: k, ro: true})
 }
 
 func (k *memKV) Update(fn func(store.Tx) error) error {
+	k.fault()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tx := &memTx{kv: k, writes: map[string]map[string][]byte{}}
@@ -318,24 +330,6 @@ func testProgram(p *pusher) *engine.Program {
 	return prog
 }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 const testSecret = "testing123"
 
 type env struct {
@@ -344,7 +338,8 @@ type env struct {
 	srv    *Server
 	addr   string
 	pusher *pusher
-	logs   *syncBuffer
+	logs   *logtest.Buffer
+	kv     *memKV
 }
 
 func expr(t testing.TB, src string) hcl.Expression {
@@ -384,9 +379,10 @@ func baseConfig(t testing.TB) *Config {
 func newEnv(t *testing.T, mod func(*Config, *Options)) *env {
 	t.Helper()
 	p := newPusher()
-	eng := engine.New(engine.Options{KV: newMemKV()})
+	kv := newMemKV()
+	eng := engine.New(engine.Options{KV: kv})
 	eng.Load(testProgram(p))
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cfg := baseConfig(t)
 	o := Options{Engine: eng, Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
@@ -401,7 +397,7 @@ func newEnv(t *testing.T, mod func(*Config, *Options)) *env {
 		t.Fatal(err)
 	}
 	go srv.Serve(conn)
-	e := &env{t: t, eng: eng, srv: srv, addr: conn.LocalAddr().String(), pusher: p, logs: logs}
+	e := &env{t: t, eng: eng, srv: srv, addr: conn.LocalAddr().String(), pusher: p, logs: logs, kv: kv}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"bufio"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/authd/authd/engine"
+)
+
+// Recover answers a request whose handler panicked (a bug, or a fault of
+// the store) with a 500 and the error body every other failure has, and
+// logs the panic with the request's id, so the client and the operator
+// can find each other in the log. Left to net/http, the connection would
+// just be cut: a browser shows a network error and a gateway in front
+// (nginx forward-auth) a 502, with the stack only on stderr. A panic after
+// the answer began cannot be turned into a 500; the connection is cut, as
+// net/http would, so a truncated answer is never taken for a whole one.
+// http.ErrAbortHandler, net/http's own way to cut a connection, passes
+// through. `authd run` wraps every HTTP front end with it, inside
+// RequestIDs.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &startTracker{ResponseWriter: w}
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			log.ErrorContext(r.Context(), "panic while serving a request",
+				"panic", p, "method", r.Method, "path", r.URL.Path,
+				"request_id", engine.RequestIDFrom(r.Context()), "stack", string(debug.Stack()))
+			if tw.started {
+				panic(http.ErrAbortHandler)
+			}
+			w.Header().Del("Content-Length")
+			writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
+		}()
+		next.ServeHTTP(tw, r)
+	})
+}
+
+// startTracker records whether the answer began. Unwrap keeps
+// http.ResponseController (flush, hijack, deadlines) reaching the
+// connection's own writer.
+type startTracker struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (t *startTracker) WriteHeader(code int) {
+	if code >= 200 { // 1xx are interim: the answer has not begun
+		t.started = true
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *startTracker) Write(b []byte) (int, error) {
+	t.started = true
+	return t.ResponseWriter.Write(b)
+}
+
+// Flush keeps the writer an http.Flusher for code that asserts it.
+func (t *startTracker) Flush() {
+	t.started = true
+	http.NewResponseController(t.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection over (a parked long poll): the answer is
+// then its new owner's, and a later panic may only cut it.
+func (t *startTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(t.ResponseWriter).Hijack()
+	if err == nil {
+		t.started = true
+	}
+	return conn, rw, err
+}
+
+func (t *startTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }
