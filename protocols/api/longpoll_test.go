@@ -63,7 +63,9 @@ func newWaitServerOn(t *testing.T, n *waiter, transport string, kv store.KV) (*e
 		}},
 	})
 	h := api.New(e, nil)
-	srv := httptest.NewUnstartedServer(h)
+	// Wrapped as `authd run` wraps it: the long poll is taken over
+	// through the middleware's response writer.
+	srv := httptest.NewUnstartedServer(api.RequestIDs(api.Recover(nil, h)))
 	if transport == "http2" {
 		srv.EnableHTTP2 = true
 		srv.StartTLS()
