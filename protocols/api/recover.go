@@ -41,7 +41,14 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 			if tw.started {
 				panic(http.ErrAbortHandler)
 			}
-			w.Header().Del("Content-Length")
+			// What the handler set for its own answer (a cookie, a
+			// length, a type) is not the 500's; the request id is.
+			h := w.Header()
+			rid := h.Get(RequestIDHeader)
+			clear(h)
+			if rid != "" {
+				h.Set(RequestIDHeader, rid)
+			}
 			writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
 		}()
 		next.ServeHTTP(tw, r)

@@ -28,7 +28,11 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 		want500 bool // else the client reads a broken answer
 		logged  bool
 	}{
-		{"before the answer", func(http.ResponseWriter, *http.Request) { panic("boom") }, true, true},
+		{"before the answer", func(w http.ResponseWriter, _ *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "authd_login", Value: "half-made"})
+			w.Header().Set("Content-Type", "text/html")
+			panic("boom")
+		}, true, true},
 		{"after the answer began", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			w.Write([]byte(`{"outcome":`))
@@ -67,6 +71,9 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 				}
 				if got := resp.Header.Get(api.RequestIDHeader); got != "req-panic-1" {
 					t.Errorf("X-Request-Id %q, want the client's", got)
+				}
+				if c := resp.Header.Values("Set-Cookie"); len(c) != 0 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+					t.Errorf("the 500 kept the failed answer's headers: Set-Cookie %q, Content-Type %q", c, resp.Header.Get("Content-Type"))
 				}
 			} else if err == nil {
 				t.Fatalf("read a whole answer (%d %s) from a handler that panicked in it", resp.StatusCode, body)

@@ -155,10 +155,12 @@ func (s *Server) handle(w writer, acct bool, b []byte, from netip.AddrPort, rele
 		rq = &request{w: w, from: from, raw: b, client: cl, cfg: cfg, release: release, key: key, began: began}
 		reply = s.access(rq)
 		if h := rq.held; h != nil {
-			h.handOff() // held: the hold's continuation answers (held.go)
+			inCache = false // the hold's continuation answers it (held.go)
+			h.handOff()
 			return
 		}
 	}
+	inCache = false // answered here, even if answering fails
 	s.answer(w, from, key, reply, began)
 }
 
