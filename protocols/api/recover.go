@@ -2,16 +2,20 @@ package api
 
 import (
 	"bufio"
+	"html"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 
 	"github.com/authd/authd/engine"
 )
 
 // Recover answers a request whose handler panicked (a bug, or a fault of
-// the store) with a 500 and the error body every other failure has, and
+// the store) with a 500 and the error body every other failure has (a
+// plain page for a browser, which would show JSON raw), and
 // logs the panic with the request's id, so the client and the operator
 // can find each other in the log. Left to net/http, the connection would
 // just be cut: a browser shows a network error and a gateway in front
@@ -49,10 +53,38 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 			if rid != "" {
 				h.Set(RequestIDHeader, rid)
 			}
+			if wantsHTML(r) {
+				writeErrorPage(w, rid)
+				return
+			}
 			writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
 		}()
 		next.ServeHTTP(tw, r)
 	})
+}
+
+// wantsHTML reports a browser's request (a login page, an OAuth redirect):
+// it gets a page, not JSON it would show raw.
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// writeErrorPage is the browser's 500: self-contained (no stylesheet, no
+// script, nothing a broken server would have to serve too), with the
+// request id for the user to quote to an administrator.
+func writeErrorPage(w http.ResponseWriter, requestID string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(http.StatusInternalServerError)
+	ref := ""
+	if requestID != "" {
+		ref = "<p>If it happens again, give your administrator this reference: <code>" + html.EscapeString(requestID) + "</code></p>\n"
+	}
+	io.WriteString(w, "<!doctype html>\n<html lang=\"en\"><meta charset=\"utf-8\"><title>Something went wrong</title>\n"+
+		"<h1>Something went wrong</h1>\n<p>The server could not complete this request. Please try again.</p>\n"+ref+"</html>\n")
 }
 
 // startTracker records whether the answer began. Unwrap keeps

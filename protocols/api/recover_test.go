@@ -17,7 +17,8 @@ import (
 )
 
 // TestRecoverAnswersAPanic: a handler's panic is a 500 with the API's
-// error body when nothing was answered yet, and a cut connection when the
+// error body when nothing was answered yet (a page quoting the request id
+// for a browser), and a cut connection when the
 // answer had begun (never a truncated answer that looks whole); either
 // way it is logged with the request's id. net/http's own
 // http.ErrAbortHandler still just cuts the connection, unlogged.
@@ -27,23 +28,28 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 		handler http.HandlerFunc
 		want500 bool // else the client reads a broken answer
 		logged  bool
+		browser bool // the client accepts text/html, and wants a page
 	}{
 		{"before the answer", func(w http.ResponseWriter, _ *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "authd_login", Value: "half-made"})
 			w.Header().Set("Content-Type", "text/html")
 			panic("boom")
-		}, true, true},
+		}, true, true, false},
+		{"before the answer, from a browser", func(w http.ResponseWriter, _ *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "authd_login", Value: "half-made"})
+			panic("boom")
+		}, true, true, true},
 		{"after the answer began", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			w.Write([]byte(`{"outcome":`))
 			http.NewResponseController(w).Flush()
 			panic("boom")
-		}, false, true},
+		}, false, true, false},
 		{"http.ErrAbortHandler", func(w http.ResponseWriter, _ *http.Request) {
 			w.Write([]byte(`{"outcome":`))
 			http.NewResponseController(w).Flush()
 			panic(http.ErrAbortHandler)
-		}, false, false},
+		}, false, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,6 +61,9 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 			defer srv.Close()
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
 			req.Header.Set(api.RequestIDHeader, "req-panic-1")
+			if tt.browser {
+				req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+			}
 			resp, err := srv.Client().Do(req)
 			var body []byte
 			if err == nil {
@@ -66,13 +75,20 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 					t.Fatalf("no answer: %v", err)
 				}
 				var e api.Error
-				if resp.StatusCode != http.StatusInternalServerError || json.Unmarshal(body, &e) != nil || e.Error != "server_error" {
-					t.Fatalf("got %d %s, want a 500 with the API's error body", resp.StatusCode, body)
+				switch {
+				case resp.StatusCode != http.StatusInternalServerError:
+					t.Fatalf("got %d %s, want a 500", resp.StatusCode, body)
+				case tt.browser:
+					if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.Contains(string(body), "Something went wrong") || !strings.Contains(string(body), "req-panic-1") {
+						t.Fatalf("a browser got %q: %s; want an error page quoting the request id", ct, body)
+					}
+				case json.Unmarshal(body, &e) != nil || e.Error != "server_error":
+					t.Fatalf("got %s, want the API's error body", body)
 				}
 				if got := resp.Header.Get(api.RequestIDHeader); got != "req-panic-1" {
 					t.Errorf("X-Request-Id %q, want the client's", got)
 				}
-				if c := resp.Header.Values("Set-Cookie"); len(c) != 0 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				if c := resp.Header.Values("Set-Cookie"); len(c) != 0 || !tt.browser && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 					t.Errorf("the 500 kept the failed answer's headers: Set-Cookie %q, Content-Type %q", c, resp.Header.Get("Content-Type"))
 				}
 			} else if err == nil {
