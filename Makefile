@@ -101,3 +101,11 @@ bench-oauth:
 .PHONY: bench-push
 bench-push: build
 	$(GO) run ./protocols/push/internal/cmd/pushbench -authd $(BIN) $(PUSHBENCH_FLAGS)
+
+# The same load on two builds of authd, alternated RUNS times (3 by
+# default), with each build's median p99: BASE=path to the other build.
+# Single runs on a shared VM spread too much to compare (see
+# protocols/push/bench/ab.sh).
+.PHONY: bench-push-ab
+bench-push-ab: build
+	BASE="$(BASE)" NEW=$(BIN) RUNS="$(RUNS)" PUSHBENCH_FLAGS="$(PUSHBENCH_FLAGS)" bash protocols/push/bench/ab.sh
