@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -15,10 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/authd/authd/engine/logtest"
 )
 
 // Secrets of the api-gateway example's clients in this test.
@@ -73,20 +73,11 @@ type runningNginx struct {
 	prefix string
 	cmd    *exec.Cmd
 	done   chan struct{}
-	mu     sync.Mutex
-	out    bytes.Buffer
-}
-
-func (n *runningNginx) Write(p []byte) (int, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.out.Write(p)
+	out    logtest.Buffer // nginx's stdout and stderr
 }
 
 func (n *runningNginx) logs() string {
-	n.mu.Lock()
 	out := n.out.String()
-	n.mu.Unlock()
 	b, _ := os.ReadFile(filepath.Join(n.prefix, "logs", "error.log"))
 	return "--- nginx output\n" + out + "--- error.log\n" + string(b)
 }
@@ -118,7 +109,7 @@ func startNginx(t *testing.T, bin, dir, authdAddr, apiAddr string) *runningNginx
 		path := filepath.Join(n.prefix, "nginx.conf")
 		writeFiles(t, n.prefix, map[string]string{"nginx.conf": mustReplace(t, conf, "listen 127.0.0.1:8080;", "listen "+addr+";")})
 		n.cmd = exec.Command(bin, "-p", n.prefix+"/", "-c", path, "-e", filepath.Join(n.prefix, "logs", "error.log"))
-		n.cmd.Stdout, n.cmd.Stderr = n, n
+		n.cmd.Stdout, n.cmd.Stderr = &n.out, &n.out
 		if err := n.cmd.Start(); err != nil {
 			t.Fatalf("starting nginx: %v", err)
 		}
