@@ -18,9 +18,9 @@ import (
 
 // TestRecoverAnswersAPanic: a handler's panic is a 500 with the API's
 // error body when nothing was answered yet (a page quoting the request id
-// for a browser), and a cut connection when the
-// answer had begun (never a truncated answer that looks whole); either
-// way it is logged with the request's id. net/http's own
+// for a browser), and a cut connection when the answer had begun (never a
+// truncated answer that looks whole); either way it is logged with the
+// request's id. net/http's own
 // http.ErrAbortHandler still just cuts the connection, unlogged.
 func TestRecoverAnswersAPanic(t *testing.T) {
 	tests := []struct {
@@ -30,26 +30,26 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 		logged  bool
 		browser bool // the client accepts text/html, and wants a page
 	}{
-		{"before the answer", func(w http.ResponseWriter, _ *http.Request) {
+		{name: "before the answer", want500: true, logged: true, handler: func(w http.ResponseWriter, _ *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "authd_login", Value: "half-made"})
 			w.Header().Set("Content-Type", "text/html")
 			panic("boom")
-		}, true, true, false},
-		{"before the answer, from a browser", func(w http.ResponseWriter, _ *http.Request) {
+		}},
+		{name: "before the answer, from a browser", want500: true, logged: true, browser: true, handler: func(w http.ResponseWriter, _ *http.Request) {
 			http.SetCookie(w, &http.Cookie{Name: "authd_login", Value: "half-made"})
 			panic("boom")
-		}, true, true, true},
-		{"after the answer began", func(w http.ResponseWriter, _ *http.Request) {
+		}},
+		{name: "after the answer began", logged: true, handler: func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			w.Write([]byte(`{"outcome":`))
 			http.NewResponseController(w).Flush()
 			panic("boom")
-		}, false, true, false},
-		{"http.ErrAbortHandler", func(w http.ResponseWriter, _ *http.Request) {
+		}},
+		{name: "http.ErrAbortHandler", handler: func(w http.ResponseWriter, _ *http.Request) {
 			w.Write([]byte(`{"outcome":`))
 			http.NewResponseController(w).Flush()
 			panic(http.ErrAbortHandler)
-		}, false, false, false},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
