@@ -311,10 +311,16 @@ func (h *Handler) writeError(w http.ResponseWriter, ctx context.Context, path st
 		// A store failure (a full disk) lands here: this request fails,
 		// the session stays as it was, and the server keeps serving.
 		h.log.ErrorContext(ctx, "journey API", "path", path, "err", err, "request_id", engine.RequestIDFrom(ctx))
-		writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
+		writeServerError(w)
 		return "error"
 	}
 	return "session_error"
+}
+
+// writeServerError is the answer to a fault (a failing store, a bug): the
+// details stay in the server log, under the request's id.
+func writeServerError(w http.ResponseWriter) {
+	writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
 }
 
 // decodeBody reads one JSON object, refusing unknown fields, trailing data

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
@@ -159,13 +160,14 @@ func (p *parkedHold) release() {
 // resume continues the session as the blocking hold does and, unless the
 // journey still waits with time left, answers the client.
 func (p *parkedHold) resume() {
-	// This runs on a goroutine of its own, outside net/http's recovery: a
-	// bug must cost this request (a 500), not the process.
+	// This runs on a goroutine of its own, outside net/http and Recover:
+	// a bug must cost this request (a 500), not the process.
 	defer func() {
 		if r := recover(); r != nil {
-			p.h.log.ErrorContext(p.ctx, "journey API: parked long poll failed", "panic", r, "path", p.path, "request_id", engine.RequestIDFrom(p.ctx))
+			p.h.log.ErrorContext(p.ctx, "journey API: parked long poll failed", "panic", r, "path", p.path,
+				"request_id", engine.RequestIDFrom(p.ctx), "stack", string(debug.Stack()))
 			w := &connResponse{header: p.header, status: http.StatusOK}
-			writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
+			writeServerError(w)
 			p.done(func() string {
 				_ = p.conn.SetWriteDeadline(time.Now().Add(parkWriteTimeout))
 				_ = w.writeTo(p.conn, p.http10)

@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bufio"
 	"html"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -57,7 +55,7 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 				writeErrorPage(w, rid)
 				return
 			}
-			writeJSON(w, http.StatusInternalServerError, &Error{Error: "server_error", Message: "internal error; see the server log"})
+			writeServerError(w)
 		}()
 		next.ServeHTTP(tw, r)
 	})
@@ -107,20 +105,12 @@ func (t *startTracker) Write(b []byte) (int, error) {
 	return t.ResponseWriter.Write(b)
 }
 
-// Flush keeps the writer an http.Flusher for code that asserts it.
+// Flush sends the header, so the answer has begun: without this method
+// http.ResponseController would flush through Unwrap unseen, and a panic
+// after it would be answered with a 500 body under the 200 already sent.
 func (t *startTracker) Flush() {
 	t.started = true
 	http.NewResponseController(t.ResponseWriter).Flush()
-}
-
-// Hijack hands the connection over (a parked long poll): the answer is
-// then its new owner's, and a later panic may only cut it.
-func (t *startTracker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, rw, err := http.NewResponseController(t.ResponseWriter).Hijack()
-	if err == nil {
-		t.started = true
-	}
-	return conn, rw, err
 }
 
 func (t *startTracker) Unwrap() http.ResponseWriter { return t.ResponseWriter }

@@ -45,6 +45,10 @@ func TestRecoverAnswersAPanic(t *testing.T) {
 			http.NewResponseController(w).Flush()
 			panic("boom")
 		}},
+		{name: "after a flush alone sent the header", logged: true, handler: func(w http.ResponseWriter, _ *http.Request) {
+			http.NewResponseController(w).Flush()
+			panic("boom")
+		}},
 		{name: "http.ErrAbortHandler", handler: func(w http.ResponseWriter, _ *http.Request) {
 			w.Write([]byte(`{"outcome":`))
 			http.NewResponseController(w).Flush()

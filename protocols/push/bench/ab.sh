@@ -19,26 +19,25 @@ RUNS=${RUNS:-3}
 read -r -a FLAGS <<<"${PUSHBENCH_FLAGS:-}"
 
 cd "$(dirname "$0")/../../.."   # repository root
-for b in "$BASE" "$NEW"; do
-  [[ -x $b ]] || { echo "ab.sh: $b is not an executable authd" >&2; exit 2; }
+declare -A bin=([base]=$BASE [new]=$NEW)
+for which in base new; do
+  [[ -x ${bin[$which]} ]] || { echo "ab.sh: ${bin[$which]} is not an executable authd" >&2; exit 2; }
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/pushbench" ./protocols/push/internal/cmd/pushbench
 
 for ((i = 1; i <= RUNS; i++)); do
-  for b in "$BASE" "$NEW"; do
-    line=$("$tmp/pushbench" -authd "$b" "${FLAGS[@]}" | grep '^result:') ||
-      { echo "ab.sh: pushbench on $b printed no result" >&2; exit 1; }
-    echo "run $i $b: $line"
-    p99=$(sed -n 's/.* p99=\([0-9.]*\)ms.*/\1/p' <<<"$line")
-    echo "$p99" >>"$tmp/$( [[ $b == "$BASE" ]] && echo base || echo new )"
+  for which in base new; do
+    line=$("$tmp/pushbench" -authd "${bin[$which]}" "${FLAGS[@]}" | grep '^result:') ||
+      { echo "ab.sh: pushbench on ${bin[$which]} printed no result" >&2; exit 1; }
+    echo "run $i ${bin[$which]}: $line"
+    sed -n 's/.* p99=\([0-9.]*\)ms.*/\1/p' <<<"$line" >>"$tmp/$which"
   done
 done
 
 for which in base new; do
-  name=$([[ $which == base ]] && echo "$BASE" || echo "$NEW")
-  sort -n "$tmp/$which" | awk -v name="$name" '
+  sort -n "$tmp/$which" | awk -v name="${bin[$which]}" '
     { v[NR] = $1; all = all (NR > 1 ? " " : "") $1 }
     END {
       med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
