@@ -108,7 +108,12 @@ shutting down) and /metrics (Prometheus; -metrics=false turns it off).
 
 The log goes to stderr; "msg=listening addr=HOST:PORT" says when the
 server accepts requests (listen = "127.0.0.1:0" picks a free port). Every
-audit entry is also logged ("msg=audit"). See docs/operations.md.`)
+audit entry is also logged ("msg=audit"). See docs/operations.md.
+
+Unless GOGC is set, Go's collector runs as with GOGC=200 (fewer pauses
+for a little more memory); in a memory cgroup with a limit, unless
+GOMEMLIMIT is set, Go's soft memory limit is 80% of it. The log's
+"msg=runtime" line says which.`)
 	config := fs.String("config", "", "configuration `dir`ectory or file (default $AUTHD_CONFIG, else . when it holds *.hcl)")
 	data := fs.String("data", "", "data `dir`ectory for the store and the admin socket (default $AUTHD_DATA, else ./data)")
 	watch := fs.Bool("watch", false, "reload when a configuration file changes")
@@ -155,6 +160,7 @@ audit entry is also logged ("msg=audit"). See docs/operations.md.`)
 		h = slog.NewJSONHandler(c.stderr, hopts)
 	}
 	log := slog.New(requestIDHandler{h})
+	logRuntime(log, c.getenv)
 
 	src, found, err := c.findConfig(nil, *config)
 	if err != nil {
