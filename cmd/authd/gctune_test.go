@@ -11,9 +11,10 @@ import (
 	"github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-// TestTuneRuntime: authd run paces the collector at serverGCPercent and
-// takes a soft memory limit from its memory cgroup, each only when the
-// operator did not set it (GOGC, GOMEMLIMIT).
+// TestTuneRuntime: authd run paces the collector at serverGCPercent when
+// no memory cgroup limits it, and under one keeps Go's pace and takes a
+// soft memory limit from it; whatever the operator set (GOGC, GOMEMLIMIT)
+// stays.
 func TestTuneRuntime(t *testing.T) {
 	gcBefore := debug.SetGCPercent(100)
 	memBefore := debug.SetMemoryLimit(-1)
@@ -25,7 +26,10 @@ func TestTuneRuntime(t *testing.T) {
 	limited := func(n uint64) memlimit.Provider { return memlimit.Limit(n) }
 	noLimit := func() (uint64, error) { return 0, memlimit.ErrNoLimit }
 	unreadable := func() (uint64, error) { return 0, errors.New("no /proc/self/cgroup") }
-	notAsked := func() (uint64, error) { t.Error("the cgroup was read although GOMEMLIMIT is set"); return 0, nil }
+	notAsked := func() (uint64, error) {
+		t.Error("the cgroup was read although GOGC and GOMEMLIMIT are set")
+		return 0, nil
+	}
 
 	cases := []struct {
 		name      string
@@ -36,18 +40,20 @@ func TestTuneRuntime(t *testing.T) {
 		wantErr   bool
 		wantLog   []string // in the start-up log's attributes
 	}{
-		{"defaults, no cgroup limit", nil, noLimit, serverGCPercent, math.MaxInt64, false,
+		{"no cgroup limit: the slower pace, no soft limit", nil, noLimit, serverGCPercent, math.MaxInt64, false,
 			[]string{"200 (authd's default", "none (no memory cgroup limit"}},
-		{"defaults in a 150 MiB cgroup", nil, limited(150 * mib), serverGCPercent, 120 * mib, false,
-			[]string{"120 MiB (80% of the memory cgroup's 150 MiB"}},
+		{"a 150 MiB cgroup: Go's pace, a soft limit of 80%", nil, limited(150 * mib), 100, 120 * mib, false,
+			[]string{"100 (Go's default under the memory cgroup's 150 MiB", "120 MiB (80% of the memory cgroup's 150 MiB"}},
 		{"GOGC is the operator's", map[string]string{"GOGC": "50"}, noLimit, 100, math.MaxInt64, false,
 			[]string{"50 (GOGC)"}},
-		{"GOGC=off is the operator's", map[string]string{"GOGC": "off"}, noLimit, 100, math.MaxInt64, false,
-			[]string{"off (GOGC)"}},
-		{"GOMEMLIMIT is the operator's", map[string]string{"GOMEMLIMIT": "1GiB"}, notAsked, serverGCPercent, math.MaxInt64, false,
+		{"GOGC=off is the operator's, in a cgroup too", map[string]string{"GOGC": "off"}, limited(150 * mib), 100, 120 * mib, false,
+			[]string{"off (GOGC)", "120 MiB"}},
+		{"GOMEMLIMIT is the operator's", map[string]string{"GOMEMLIMIT": "1GiB"}, noLimit, serverGCPercent, math.MaxInt64, false,
 			[]string{"1GiB (GOMEMLIMIT)"}},
-		{"an unreadable cgroup is reported, not fatal", nil, unreadable, serverGCPercent, math.MaxInt64, true,
-			[]string{"memory_limit none"}},
+		{"both set: the cgroup is not read", map[string]string{"GOGC": "300", "GOMEMLIMIT": "1GiB"}, notAsked, 100, math.MaxInt64, false,
+			[]string{"300 (GOGC)", "1GiB (GOMEMLIMIT)"}},
+		{"an unreadable cgroup keeps Go's defaults and is reported", nil, unreadable, 100, math.MaxInt64, true,
+			[]string{"the memory cgroup is unreadable", "memory_limit none"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

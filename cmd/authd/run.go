@@ -111,9 +111,9 @@ server accepts requests (listen = "127.0.0.1:0" picks a free port). Every
 audit entry is also logged ("msg=audit"). See docs/operations.md.
 
 Unless GOGC is set, Go's collector runs as with GOGC=200 (fewer pauses
-for a little more memory); in a memory cgroup with a limit, unless
-GOMEMLIMIT is set, Go's soft memory limit is 80% of it. The log's
-"msg=runtime" line says which.`)
+for a little more memory), or at Go's own pace in a memory cgroup with a
+limit; there, unless GOMEMLIMIT is set, Go's soft memory limit is 80% of
+the cgroup's. The log's "msg=runtime" line says which.`)
 	config := fs.String("config", "", "configuration `dir`ectory or file (default $AUTHD_CONFIG, else . when it holds *.hcl)")
 	data := fs.String("data", "", "data `dir`ectory for the store and the admin socket (default $AUTHD_DATA, else ./data)")
 	watch := fs.Bool("watch", false, "reload when a configuration file changes")
