@@ -72,8 +72,10 @@ func tuneRuntime(getenv func(string) string, cgroupLimit memlimit.Provider) ([]a
 	switch {
 	case gomemlimit != "":
 		attrs = append(attrs, "memory_limit", gomemlimit+" (GOMEMLIMIT)")
-	case noLimit || err != nil:
+	case noLimit:
 		attrs = append(attrs, "memory_limit", "none (no memory cgroup limit; GOMEMLIMIT sets one)")
+	case err != nil:
+		attrs = append(attrs, "memory_limit", "none (the memory cgroup is unreadable; GOMEMLIMIT sets one)")
 	default:
 		soft := int64(float64(limit) * memoryLimitShare)
 		debug.SetMemoryLimit(soft)
@@ -87,7 +89,7 @@ func tuneRuntime(getenv func(string) string, cgroupLimit memlimit.Provider) ([]a
 func logRuntime(log *slog.Logger, getenv func(string) string) {
 	attrs, err := tuneRuntime(getenv, memlimit.FromCgroup)
 	if err != nil {
-		log.Warn("runtime: Go's defaults kept", "err", err)
+		log.Warn("runtime: the memory cgroup's limit is unknown", "err", err)
 	}
 	log.Info("runtime", attrs...)
 }
