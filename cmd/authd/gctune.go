@@ -44,18 +44,20 @@ const memoryLimitShare = 0.8
 // serve.
 func tuneRuntime(getenv func(string) string, cgroupLimit memlimit.Provider) ([]any, error) {
 	gogc, gomemlimit := getenv("GOGC"), getenv("GOMEMLIMIT")
-	var (
-		limit uint64
-		err   error
-	)
-	if gogc == "" || gomemlimit == "" {
-		limit, err = cgroupLimit()
+	if gogc != "" && gomemlimit != "" {
+		return []any{"gogc", gogc + " (GOGC)", "memory_limit", gomemlimit + " (GOMEMLIMIT)"}, nil
 	}
+	// The cgroup decides both settings; why says what it said, for the log.
+	limit, err := cgroupLimit()
 	noLimit := errors.Is(err, memlimit.ErrNoLimit)
-	if noLimit {
-		err = nil
-	} else if err != nil {
-		err = fmt.Errorf("reading the memory cgroup's limit: %w", err)
+	var why string
+	switch {
+	case noLimit:
+		why, err = "no memory cgroup limit", nil
+	case err != nil:
+		why, err = "the memory cgroup is unreadable", fmt.Errorf("reading the memory cgroup's limit: %w", err)
+	default:
+		why = "the memory cgroup's limit is " + mebibytes(int64(limit))
 	}
 	attrs := make([]any, 0, 4)
 	switch {
@@ -63,24 +65,20 @@ func tuneRuntime(getenv func(string) string, cgroupLimit memlimit.Provider) ([]a
 		attrs = append(attrs, "gogc", gogc+" (GOGC)")
 	case noLimit:
 		debug.SetGCPercent(serverGCPercent)
-		attrs = append(attrs, "gogc", fmt.Sprintf("%d (authd's default with no memory cgroup limit; GOGC overrides it)", serverGCPercent))
-	case err != nil:
-		attrs = append(attrs, "gogc", "100 (Go's default: the memory cgroup is unreadable; GOGC overrides it)")
+		attrs = append(attrs, "gogc", fmt.Sprintf("%d (authd's default: %s; GOGC overrides it)", serverGCPercent, why))
 	default:
-		attrs = append(attrs, "gogc", fmt.Sprintf("100 (Go's default under the memory cgroup's %s limit; GOGC overrides it)", mebibytes(int64(limit))))
+		attrs = append(attrs, "gogc", "100 (Go's default: "+why+"; GOGC overrides it)")
 	}
 	switch {
 	case gomemlimit != "":
 		attrs = append(attrs, "memory_limit", gomemlimit+" (GOMEMLIMIT)")
-	case noLimit:
-		attrs = append(attrs, "memory_limit", "none (no memory cgroup limit; GOMEMLIMIT sets one)")
-	case err != nil:
-		attrs = append(attrs, "memory_limit", "none (the memory cgroup is unreadable; GOMEMLIMIT sets one)")
+	case noLimit || err != nil:
+		attrs = append(attrs, "memory_limit", "none ("+why+"; GOMEMLIMIT sets one)")
 	default:
 		soft := int64(float64(limit) * memoryLimitShare)
 		debug.SetMemoryLimit(soft)
-		attrs = append(attrs, "memory_limit", fmt.Sprintf("%s (%.0f%% of the memory cgroup's %s; GOMEMLIMIT overrides it)",
-			mebibytes(soft), memoryLimitShare*100, mebibytes(int64(limit))))
+		attrs = append(attrs, "memory_limit", fmt.Sprintf("%s (%.0f%% of it: %s; GOMEMLIMIT overrides it)",
+			mebibytes(soft), memoryLimitShare*100, why))
 	}
 	return attrs, err
 }

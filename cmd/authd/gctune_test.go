@@ -23,13 +23,10 @@ func TestTuneRuntime(t *testing.T) {
 		debug.SetMemoryLimit(memBefore)
 	})
 	const mib = 1 << 20
-	limited := func(n uint64) memlimit.Provider { return memlimit.Limit(n) }
 	noLimit := func() (uint64, error) { return 0, memlimit.ErrNoLimit }
 	unreadable := func() (uint64, error) { return 0, errors.New("no /proc/self/cgroup") }
-	notAsked := func() (uint64, error) {
-		t.Error("the cgroup was read although GOGC and GOMEMLIMIT are set")
-		return 0, nil
-	}
+	// Read although GOGC and GOMEMLIMIT are set, it fails the case.
+	notAsked := func() (uint64, error) { return 0, errors.New("the cgroup was read") }
 
 	cases := []struct {
 		name      string
@@ -41,19 +38,19 @@ func TestTuneRuntime(t *testing.T) {
 		wantLog   []string // in the start-up log's attributes
 	}{
 		{"no cgroup limit: the slower pace, no soft limit", nil, noLimit, serverGCPercent, math.MaxInt64, false,
-			[]string{"200 (authd's default", "none (no memory cgroup limit"}},
-		{"a 150 MiB cgroup: Go's pace, a soft limit of 80%", nil, limited(150 * mib), 100, 120 * mib, false,
-			[]string{"100 (Go's default under the memory cgroup's 150 MiB", "120 MiB (80% of the memory cgroup's 150 MiB"}},
+			[]string{"200 (authd's default: no memory cgroup limit", "none (no memory cgroup limit"}},
+		{"a 150 MiB cgroup: Go's pace, a soft limit of 80%", nil, memlimit.Limit(150 * mib), 100, 120 * mib, false,
+			[]string{"100 (Go's default: the memory cgroup's limit is 150 MiB", "120 MiB (80% of it: the memory cgroup's limit is 150 MiB"}},
 		{"GOGC is the operator's", map[string]string{"GOGC": "50"}, noLimit, 100, math.MaxInt64, false,
 			[]string{"50 (GOGC)"}},
-		{"GOGC=off is the operator's, in a cgroup too", map[string]string{"GOGC": "off"}, limited(150 * mib), 100, 120 * mib, false,
+		{"GOGC=off is the operator's, in a cgroup too", map[string]string{"GOGC": "off"}, memlimit.Limit(150 * mib), 100, 120 * mib, false,
 			[]string{"off (GOGC)", "120 MiB"}},
 		{"GOMEMLIMIT is the operator's", map[string]string{"GOMEMLIMIT": "1GiB"}, noLimit, serverGCPercent, math.MaxInt64, false,
 			[]string{"1GiB (GOMEMLIMIT)"}},
 		{"both set: the cgroup is not read", map[string]string{"GOGC": "300", "GOMEMLIMIT": "1GiB"}, notAsked, 100, math.MaxInt64, false,
 			[]string{"300 (GOGC)", "1GiB (GOMEMLIMIT)"}},
 		{"an unreadable cgroup keeps Go's defaults and is reported", nil, unreadable, 100, math.MaxInt64, true,
-			[]string{"the memory cgroup is unreadable", "memory_limit none"}},
+			[]string{"100 (Go's default: the memory cgroup is unreadable", "none (the memory cgroup is unreadable"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
