@@ -150,14 +150,16 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 	return json.Marshal(&out)
 }
 
-// UnmarshalJSON decodes what MarshalJSON wrote.
+// UnmarshalJSON decodes what MarshalJSON wrote. Expiries s already holds
+// for token types the stored form does not name are kept (see
+// keptExpiries).
 func (s *Session) UnmarshalJSON(b []byte) error {
 	var in sessionJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
 	d := &openid.DefaultSession{
-		Subject: in.Subject, Username: in.Username, ExpiresAt: in.ExpiresAt,
+		Subject: in.Subject, Username: in.Username, ExpiresAt: s.keptExpiries(in.ExpiresAt),
 		Claims: in.Claims, Headers: &jwt.Headers{Extra: in.Headers},
 	}
 	if d.Claims == nil {
@@ -165,6 +167,27 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 	}
 	*s = Session{DefaultSession: d, Realm: in.Realm, User: in.User, Journey: in.Journey, AuthTime: in.AuthTime}
 	return nil
+}
+
+// keptExpiries returns the stored expiries together with those s already
+// holds for token types the stored form does not name (the stored ones win
+// where both do), as encoding/json merges into a map.
+//
+// fosite relies on this: in a code exchange it sets the new access and
+// refresh tokens' expiries on the request's session and then decodes the
+// code's stored session — and the PKCE and OpenID Connect records, which
+// carry only the code's expiry — into that same session before it stores
+// the tokens. Replacing the map there issued access tokens that lived
+// until the store swept them (10 h) whatever access_token_ttl said, and
+// refresh tokens that never expired.
+func (s *Session) keptExpiries(stored map[fosite.TokenType]time.Time) map[fosite.TokenType]time.Time {
+	if s.DefaultSession == nil || len(s.DefaultSession.ExpiresAt) == 0 {
+		return stored
+	}
+	// A copy: the decoded session shares no map with what it replaces.
+	exp := maps.Clone(s.DefaultSession.ExpiresAt)
+	maps.Copy(exp, stored)
+	return exp
 }
 
 func onlySubject(c *jwt.IDTokenClaims, sub string) bool {

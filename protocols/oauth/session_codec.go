@@ -56,7 +56,8 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	return b, nil
 }
 
-// UnmarshalBinary decodes what MarshalBinary wrote, either form.
+// UnmarshalBinary decodes what MarshalBinary wrote, either form, keeping
+// the expiries s holds that the stored form does not name (keptExpiries).
 func (s *Session) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 || b[0] != sessionBinary {
 		return s.UnmarshalJSON(b)
@@ -98,7 +99,7 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	}
 	*s = Session{
 		DefaultSession: &openid.DefaultSession{
-			Subject: f[0], Username: f[1], ExpiresAt: exp,
+			Subject: f[0], Username: f[1], ExpiresAt: s.keptExpiries(exp),
 			Claims: &jwt.IDTokenClaims{Subject: f[0]}, Headers: &jwt.Headers{},
 		},
 		Realm: f[2], User: f[3], Journey: f[4], AuthTime: auth,

@@ -89,6 +89,52 @@ func TestSessionStoredForms(t *testing.T) {
 	}
 }
 
+// TestSessionDecodeKeepsExpiries: decoding a stored session into one that
+// already holds expiries (fosite does so in a code exchange, after setting
+// the new tokens' expiries) keeps those the stored form does not name and
+// takes the stored ones where it does, in both forms.
+func TestSessionDecodeKeepsExpiries(t *testing.T) {
+	at := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	code := oauth.NewSession()
+	code.SetSubject("alice")
+	code.SetExpiresAt(fosite.AuthorizeCode, at.Add(10*time.Minute))
+	withClaims := code.Clone().(*oauth.Session)
+	withClaims.IDTokenClaims().Nonce = "n-0123"
+	for _, tc := range []struct {
+		name   string
+		stored *oauth.Session
+		encode func(*oauth.Session) ([]byte, error)
+	}{
+		{"binary", code, (*oauth.Session).MarshalBinary},
+		{"json", code, (*oauth.Session).MarshalJSON},
+		{"json-with-claims", withClaims, (*oauth.Session).MarshalBinary},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.encode(tc.stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			live := oauth.NewSession()
+			live.SetExpiresAt(fosite.AuthorizeCode, at) // stale: the stored one wins
+			live.SetExpiresAt(fosite.AccessToken, at.Add(time.Hour))
+			live.SetExpiresAt(fosite.RefreshToken, at.Add(24*time.Hour))
+			if err := live.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			for k, want := range map[fosite.TokenType]time.Time{
+				fosite.AuthorizeCode: at.Add(10 * time.Minute),
+				fosite.AccessToken:   at.Add(time.Hour),
+				fosite.RefreshToken:  at.Add(24 * time.Hour),
+			} {
+				if got := live.GetExpiresAt(k); !got.Equal(want) {
+					t.Errorf("%s expiry %v, want %v", k, got, want)
+				}
+			}
+			mustEqual(t, "subject", live.GetSubject(), "alice")
+		})
+	}
+}
+
 func sameSession(t *testing.T, want, got *oauth.Session) {
 	t.Helper()
 	if got.GetSubject() != want.GetSubject() || got.GetUsername() != want.GetUsername() ||
