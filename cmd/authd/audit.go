@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -44,7 +45,7 @@ removed by the server.`)
 	follow := fs.Bool("follow", false, "keep printing entries as they are written")
 	user := fs.String("user", "", "only entries about `user`")
 	realm := fs.String("realm", "", "only entries of `realm`")
-	kind := fs.String("kind", "", "only entries of `kind`: journey, enrollment, device_removed, admin, config, push_rejected, radius_dropped")
+	kind := fs.String("kind", "", "only entries of `kind`: "+strings.Join(audit.Kinds, ", "))
 	since := fs.String("since", "", "only entries of the last `duration` (1h, 30m, 7d)")
 	format := fs.String("format", "text", "output `format`: text or json")
 	pos, err := parse(fs, args)
@@ -56,6 +57,11 @@ removed by the server.`)
 	}
 	if err := oneOf("format", *format, "text", "json"); err != nil {
 		return err
+	}
+	if *kind != "" {
+		if err := oneOf("kind", *kind, slices.Clone(audit.Kinds)...); err != nil {
+			return err
+		}
 	}
 	q := admin.AuditQueryArgs{User: *user, Realm: *realm, Kind: *kind}
 	if *since != "" {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/authd/authd/engine/mfa"
-	"github.com/authd/authd/protocols/admin"
 	"github.com/authd/authd/protocols/push/authenticator"
 	"github.com/authd/authd/protocols/push/wire"
 )
@@ -23,10 +22,7 @@ import (
 // defaultAuthenticatorState is the state file under the home directory.
 const defaultAuthenticatorState = ".authd-authenticator.json"
 
-var authenticatorSubcommands = []struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}{
+var authenticatorSubcommands = subcommands{
 	{"enroll", "enrol with an authd://enroll URI (push) or an otpauth:// URI (codes)", (*cli).cmdAuthEnroll},
 	{"list", "list the enrolled accounts and OTP tokens", (*cli).cmdAuthList},
 	{"pending", "show the pushes waiting for an answer", (*cli).cmdAuthPending},
@@ -36,43 +32,11 @@ var authenticatorSubcommands = []struct {
 }
 
 func (c *cli) cmdAuthenticator(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		w := c.stdout
-		if len(args) == 0 {
-			w = c.stderr
-		}
-		fmt.Fprint(w, `Usage: authd authenticator COMMAND [-state FILE] [flags]
-
+	return c.subcommand("authenticator", "authd authenticator COMMAND [-state FILE] [flags]", `
 A software authenticator for demos, tests and headless users: it enrols
 with push_registration's URI, keeps its P-256 device keys in a local state
 file (mode 0600), and answers pushes through the realm's "poll" push
-provider, so a push login works on one machine with no outside service.
-
-Commands:
-`)
-		for _, s := range authenticatorSubcommands {
-			fmt.Fprintf(w, "  %-8s %s\n", s.name, s.summary)
-		}
-		fmt.Fprint(w, "\nRun 'authd authenticator COMMAND -h' for the flags of each.\n")
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	for _, s := range authenticatorSubcommands {
-		if s.name == args[0] {
-			return s.run(c, args[1:])
-		}
-	}
-	names := make([]string, len(authenticatorSubcommands))
-	for i, s := range authenticatorSubcommands {
-		names[i] = s.name
-	}
-	msg := fmt.Sprintf("unknown authenticator command %q", args[0])
-	if best := admin.DidYouMean(args[0], names); best != "" {
-		msg += fmt.Sprintf("; did you mean %q?", best)
-	}
-	return usagef("%s", msg)
+provider, so a push login works on one machine with no outside service.`, args)
 }
 
 const authStateHelp = `

@@ -65,14 +65,16 @@ func (c *cli) findConfig(args []string, flagValue string) (src configSource, fou
 // errNoConfig explains where a configuration was looked for.
 var errNoConfig = errors.New("no configuration found: pass a directory or file, set -config or $AUTHD_CONFIG, or run in a directory holding *.hcl files")
 
-// hasConfigFiles reports whether dir directly holds *.hcl or *.hcl.json files.
+// hasConfigFiles reports whether dir directly holds a file dsl.Load
+// reads: *.hcl or *.hcl.json, not hidden, not a test scenario.
 func hasConfigFiles(dir string) bool {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
 	for _, e := range ents {
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".hcl") || strings.HasSuffix(e.Name(), ".hcl.json")) {
+		name := e.Name()
+		if !e.IsDir() && !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".hcl") || strings.HasSuffix(name, ".hcl.json")) && !dsl.IsTestFile(name) {
 			return true
 		}
 	}

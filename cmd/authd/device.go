@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,44 +15,13 @@ import (
 	"github.com/authd/authd/protocols/admin"
 )
 
-var deviceSubcommands = []struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}{
+var deviceSubcommands = subcommands{
 	{"list", "list a user's push devices", (*cli).cmdDeviceList},
 	{"delete", "delete a user's push devices (all, or one with -id)", (*cli).cmdDeviceDelete},
 }
 
 func (c *cli) cmdDevice(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		w := c.stdout
-		if len(args) == 0 {
-			w = c.stderr
-		}
-		fmt.Fprint(w, "Usage: authd device COMMAND -realm R [flags] NAME\n\nCommands:\n")
-		for _, s := range deviceSubcommands {
-			fmt.Fprintf(w, "  %-7s %s\n", s.name, s.summary)
-		}
-		fmt.Fprint(w, "\nRun 'authd device COMMAND -h' for the flags of each.\n")
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	for _, s := range deviceSubcommands {
-		if s.name == args[0] {
-			return s.run(c, args[1:])
-		}
-	}
-	names := make([]string, len(deviceSubcommands))
-	for i, s := range deviceSubcommands {
-		names[i] = s.name
-	}
-	msg := fmt.Sprintf("unknown device command %q", args[0])
-	if best := admin.DidYouMean(args[0], names); best != "" {
-		msg += fmt.Sprintf("; did you mean %q?", best)
-	}
-	return usagef("%s", msg)
+	return c.subcommand("device", "authd device COMMAND -realm R [flags] NAME", "", args)
 }
 
 const deviceHelpCommon = `
@@ -80,12 +48,7 @@ tokens are never shown.`+deviceHelpCommon)
 		return err
 	}
 	if *format == "json" {
-		b, err := json.MarshalIndent(list.Devices, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s\n", b)
-		return nil
+		return c.printJSON(list.Devices)
 	}
 	if len(list.Devices) == 0 {
 		fmt.Fprintf(c.stdout, "%s has no push device in realm %s\n", pos[0], f.realm)

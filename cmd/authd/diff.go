@@ -32,8 +32,8 @@ the current repository: git:REV is the other argument's directory at REV
 
   authd diff -format markdown git:origin/main examples/reference
 
-compares a branch with its base. A directory missing at REV is an empty
-configuration: everything in NEW is added.
+compares a branch with its base. A directory missing at REV, or holding no
+*.hcl files there, is an empty configuration: everything in NEW is added.
 
 -format markdown writes a pull-request comment, with a Mermaid picture of
 each changed journey (added parts green, changed amber, removed red and
@@ -88,6 +88,9 @@ dashed). The exit code is 0 whatever changed, 1 on an error, and with
 		}
 		cfgs[i] = cfg
 	}
+	if cfgs[0] == nil && cfgs[1] == nil {
+		return fmt.Errorf("neither %s nor %s holds a configuration (*.hcl files): name a configuration directory, as in authd diff git:main examples/quickstart", pos[0], pos[1])
+	}
 	rep := diff.Compare(cfgs[0], cfgs[1])
 	if *format == "markdown" {
 		t := *title
@@ -107,6 +110,15 @@ dashed). The exit code is 0 whatever changed, 1 on an error, and with
 	return nil
 }
 
+// diffExampleOld is the OLD argument of the command a hint suggests.
+func diffExampleOld(other string) string {
+	if rev, ok := strings.CutPrefix(other, "git:"); ok {
+		rev, _, _ = strings.Cut(rev, ":")
+		return "git:" + rev
+	}
+	return "git:main"
+}
+
 // diffSource turns an argument into a directory to load. git:REV[:PATH]
 // is extracted from the repository into a temporary directory (returned
 // as tmp, for removal); the directory is "" when PATH did not exist at
@@ -117,6 +129,10 @@ func (c *cli) diffSource(arg, other string) (dir, tmp string, err error) {
 		st, err := os.Stat(arg)
 		if err != nil || !st.IsDir() {
 			return "", "", fmt.Errorf("%s is not a configuration directory (or git:REV)", arg)
+		}
+		if !hasConfigFiles(arg) {
+			// Say so before git:REV would read the same place as empty.
+			return "", "", fmt.Errorf("%s holds no *.hcl or *.hcl.json files: name a configuration directory, as in authd diff %s examples/quickstart", arg, diffExampleOld(other))
 		}
 		return arg, "", nil
 	}
@@ -175,7 +191,11 @@ func (c *cli) diffSource(arg, other string) (dir, tmp string, err error) {
 	if err := untar(&out, tmp); err != nil {
 		return "", tmp, fmt.Errorf("extracting %s:%s: %w", rev, rel, err)
 	}
-	return filepath.Join(tmp, filepath.FromSlash(rel)), tmp, nil
+	dir = filepath.Join(tmp, filepath.FromSlash(rel))
+	if !hasConfigFiles(dir) {
+		return "", tmp, nil // no configuration yet at REV: everything in the other is added
+	}
+	return dir, tmp, nil
 }
 
 func gitOutput(dir string, args ...string) (string, error) {

@@ -48,11 +48,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -91,6 +93,7 @@ var commands = []command{
 	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
 	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},
 	{"audit", "print (or -follow) the audit log", (*cli).cmdAudit},
+	{"keys", "list or rotate the OAuth/OIDC signing keys", (*cli).cmdKeys},
 	{"version", "print the version, commit and Go version", (*cli).cmdVersion},
 }
 
@@ -125,7 +128,13 @@ func (c *cli) main(args []string) (code int) {
 	}
 	for _, cmd := range commands {
 		if cmd.name == name {
-			return c.exit(cmd.name, cmd.run(c, args[1:]))
+			// A usage error's hint names the command it is about:
+			// authd user add -h, not authd user -h.
+			about := cmd.name
+			if len(args) > 1 && slices.ContainsFunc(subcommandsOf(name), func(s subcommand) bool { return s.name == args[1] }) {
+				about += " " + args[1]
+			}
+			return c.exit(about, cmd.run(c, args[1:]))
 		}
 	}
 	names := make([]string, len(commands))
@@ -144,8 +153,12 @@ func (c *cli) main(args []string) (code int) {
 
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, "authd: a declarative authentication journey server\n\nUsage:\n  authd COMMAND [flags] [arguments]\n\nCommands:\n")
+	width := 0
 	for _, cmd := range commands {
-		fmt.Fprintf(w, "  %-9s %s\n", cmd.name, cmd.summary)
+		width = max(width, len(cmd.name))
+	}
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, cmd.name, cmd.summary)
 	}
 	fmt.Fprint(w, `
 Every command takes -h. The configuration is found with -config DIR, else
@@ -192,6 +205,16 @@ func (c *cli) exit(name string, err error) int {
 	}
 }
 
+// printJSON prints v as indented JSON, the -format json of list commands.
+func (c *cli) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s\n", b)
+	return nil
+}
+
 // oneLine folds a multi-line message onto one line.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
@@ -226,11 +249,17 @@ func (c *cli) flagSet(name, synopsis, help string) *flag.FlagSet {
 // -realm corp` works as well as the canonical order); "--" ends flags. It
 // returns the positional arguments.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// The flag package calls Usage itself on -h and on every bad flag;
+	// help is printed here, once, for -h alone: a bad flag gets the
+	// one-line error on stderr, not the whole help on stdout.
+	help := fs.Usage
+	fs.Usage = func() {}
+	defer func() { fs.Usage = help }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				help()
 				return nil, errHelp
 			}
 			return nil, usagef("%v", err)

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -119,6 +119,14 @@ func TestUsage(t *testing.T) {
 				errs = []string{tt.stderr}
 			}
 			r.want(t, tt.code, out, errs)
+			// Help once, on stdout; a usage error is a line or two on
+			// stderr and nothing on stdout.
+			if n := strings.Count(r.stdout, "Usage:"); n > 1 {
+				t.Errorf("help printed %d times:\n%s", n, r)
+			}
+			if tt.code == 2 && r.stdout != "" {
+				t.Errorf("a usage error printed to stdout:\n%s", r)
+			}
 		})
 	}
 }
@@ -501,6 +509,14 @@ radius_client "fw" {
 func TestQuickstart(t *testing.T) {
 	dir := shortDir(t)
 	e := env{dir: dir}
+	// A first start that cannot bind its port creates no demo user, so
+	// the start that can still shows the password.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, "run", "-data", filepath.Join(dir, "qs"), "-listen", taken.Addr().String()).oneLineErr(t, "address already in use")
+	taken.Close()
 	s := e.startServer(t, "-data", filepath.Join(dir, "qs"), "-listen", "127.0.0.1:0")
 	out := s.waitStdout("Next:")
 	for _, want := range []string{"quick start", "user:", "password:", "curl", "/api/v1/realms/"} {
@@ -537,12 +553,32 @@ func TestQuickstart(t *testing.T) {
 	}
 	// Once: a restart prints no password.
 	s = e.startServer(t, "-data", filepath.Join(dir, "qs"), "-listen", "127.0.0.1:0")
-	time.Sleep(200 * time.Millisecond) // stdout is read apart from the log
-	if strings.Contains(s.Stdout(), "password") {
-		t.Fatalf("banner printed again:\n%s", s.output())
+	out = s.waitStdout("user passwd")
+	if strings.Contains(out, password) {
+		t.Fatalf("the password was printed again:\n%s", out)
 	}
 	if got := login(t, s.addr, realm, journey, user, password); got["outcome"] != "success" {
 		t.Fatalf("quick start login after restart: %v", got)
+	}
+	// The restart's banner tells how to set a new password, and its
+	// command works as printed, through the running server.
+	var passwd []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 2 && f[1] == "user" && f[2] == "passwd" {
+			passwd = f
+		}
+	}
+	if passwd == nil {
+		t.Fatalf("no passwd command in the restart's banner:\n%s", out)
+	}
+	passwd[0] = authdBin
+	cmd := exec.Command(passwd[0], append(passwd[1:], "-password-stdin")...)
+	cmd.Dir, cmd.Stdin = dir, strings.NewReader("a-new-demo-pass\n")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(passwd, " "), err, b)
+	}
+	if got := login(t, s.addr, realm, journey, user, "a-new-demo-pass"); got["outcome"] != "success" {
+		t.Fatalf("login with the new password: %v", got)
 	}
 	s.stop()
 }

@@ -124,6 +124,7 @@ func TestAuditLogAndCommand(t *testing.T) {
 	}
 	e.run(t, "audit", "-since", "1h").want(t, 0, []string{"journey failure corp/mallory", "config success"}, nil)
 	e.run(t, "audit", "-since", "yesterday").want(t, 2, nil, []string{"-since"})
+	e.run(t, "audit", "-kind", "jorney").want(t, 2, nil, []string{`-kind must be one of`, "push_reported", `not "jorney"`})
 	if strings.Contains(s.output(), "alice-pass") {
 		t.Fatal("a password reached the log")
 	}

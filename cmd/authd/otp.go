@@ -401,10 +401,7 @@ store key: server.store.encryption_key, else $AUTHD_STORE_KEY, else
 DATA/store.key (created, mode 0600, when none exists), the same key the
 server uses.`
 
-var otpSubcommands = []struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}{
+var otpSubcommands = subcommands{
 	{"enroll", "give a user a TOTP/HOTP token and print its otpauth:// URI once", (*cli).cmdOTPEnroll},
 	{"list", "list a user's tokens (never their secrets)", (*cli).cmdOTPList},
 	{"delete", "delete a user's tokens (all, or one with -id)", (*cli).cmdOTPDelete},
@@ -412,22 +409,58 @@ var otpSubcommands = []struct {
 
 // cmdOTP is `authd otp`: administrators' handling of OTP tokens.
 func (c *cli) cmdOTP(args []string) error {
-	return c.subcommand("otp", otpSubcommands, args)
+	return c.subcommand("otp", "authd otp COMMAND [flags] NAME", "", args)
 }
 
-// subcommand dispatches `authd GROUP COMMAND`, printing the group's help.
-func (c *cli) subcommand(group string, subs []struct {
+// subcommand is one command of a group such as `authd user`.
+type subcommand struct {
 	name, summary string
 	run           func(c *cli, args []string) error
-}, args []string) error {
+}
+
+// subcommands are the commands of a group, in the order help lists them.
+type subcommands []subcommand
+
+// subcommandsOf returns the commands of group, nil when it has none, so
+// a usage error can name the command it is about (authd user add -h).
+func subcommandsOf(group string) subcommands {
+	switch group {
+	case "user":
+		return userSubcommands
+	case "otp":
+		return otpSubcommands
+	case "device":
+		return deviceSubcommands
+	case "authenticator":
+		return authenticatorSubcommands
+	case "recovery-codes":
+		return recoverySubcommands
+	case "keys":
+		return keysSubcommands
+	}
+	return nil
+}
+
+// subcommand dispatches `authd GROUP COMMAND`, printing the group's help
+// (synopsis, then intro when there is one) for -h or no command.
+func (c *cli) subcommand(group, synopsis, intro string, args []string) error {
+	subs := subcommandsOf(group)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		w := c.stdout
 		if len(args) == 0 {
 			w = c.stderr
 		}
-		fmt.Fprintf(w, "Usage: authd %s COMMAND [flags] NAME\n\nCommands:\n", group)
+		fmt.Fprintf(w, "Usage: %s\n\n", synopsis)
+		if intro != "" {
+			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(intro))
+		}
+		fmt.Fprint(w, "Commands:\n")
+		width := 0
 		for _, s := range subs {
-			fmt.Fprintf(w, "  %-9s %s\n", s.name, s.summary)
+			width = max(width, len(s.name))
+		}
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, s.name, s.summary)
 		}
 		fmt.Fprintf(w, "\nRun 'authd %s COMMAND -h' for the flags of each.\n", group)
 		if len(args) == 0 {

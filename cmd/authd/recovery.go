@@ -8,10 +8,7 @@ import (
 	"github.com/authd/authd/protocols/admin"
 )
 
-var recoverySubcommands = []struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}{
+var recoverySubcommands = subcommands{
 	{"generate", "replace a user's recovery codes and print the new ones once", (*cli).cmdRecoveryGenerate},
 	{"status", "how many of a user's recovery codes are left", (*cli).cmdRecoveryStatus},
 }
@@ -19,7 +16,7 @@ var recoverySubcommands = []struct {
 // cmdRecoveryCodes is `authd recovery-codes`: fresh codes for a user who
 // lost their phone and their old codes, handed over by an administrator.
 func (c *cli) cmdRecoveryCodes(args []string) error {
-	return c.subcommand("recovery-codes", recoverySubcommands, args)
+	return c.subcommand("recovery-codes", "authd recovery-codes COMMAND [flags] NAME", "", args)
 }
 
 func (c *cli) cmdRecoveryGenerate(args []string) error {

@@ -268,7 +268,8 @@ type serverHandles struct {
 	Users  *users.Repo
 	Engine *engine.Engine
 	Audit  audit.Logger
-	Push   *push.Service // nil without push providers
+	Push   *push.Service   // nil without push providers
+	OAuth  *oauth.Provider // nil without relying parties
 	// Config returns the configuration being served.
 	Config func() *dsl.Config
 	// Realms lists the realms being served.
@@ -416,16 +417,8 @@ func (s *server) run(watch bool) error {
 	}
 	s.attachFederation(cfg)
 
-	var demoPassword, demoRealm, demoJourney string
-	if s.src.quickstart() {
-		demoRealm, demoJourney = quickstartTarget(cfg.Program)
-		demoPassword, err = ensureDemoUser(s.users, demoRealm)
-		if err != nil {
-			return err
-		}
-	}
-
-	// Listeners first, so a port in use fails before anything is served.
+	// Listeners first, so a port in use fails before anything is served
+	// or stored (the quick start's demo user below).
 	httpCfg := cfg.Server.HTTP
 	addr := httpCfg.Listen
 	if s.listen != "" {
@@ -483,6 +476,20 @@ func (s *server) run(watch bool) error {
 		return err
 	}
 
+	// The demo user only once every listener is bound: its password is
+	// shown once, in the banner, and a start that fails after creating
+	// the user would lose it.
+	var demoPassword, demoRealm, demoJourney string
+	if s.src.quickstart() {
+		demoRealm, demoJourney = quickstartTarget(cfg.Program)
+		demoPassword, err = ensureDemoUser(s.users, demoRealm)
+		if err != nil {
+			closeAll()
+			adminLn.Close()
+			return err
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -497,7 +504,7 @@ func (s *server) run(watch bool) error {
 	}))
 	(&admin.AuditService{Log: s.audit}).Register(mux)
 	(&mfaService{Repo: mfaRepo, Users: s.users, Realms: s.realms, Issuer: realmIssuer(s.config)}).Register(mux)
-	handles := &serverHandles{KV: s.kv, Users: s.users, Engine: s.eng, Audit: s.audit, Push: s.push, Config: s.config, Realms: s.realms}
+	handles := &serverHandles{KV: s.kv, Users: s.users, Engine: s.eng, Audit: s.audit, Push: s.push, OAuth: s.oauth, Config: s.config, Realms: s.realms}
 	for _, hook := range adminHooks {
 		hook(handles, mux)
 	}
@@ -602,7 +609,7 @@ func (s *server) run(watch bool) error {
 		// listening address is the best guess (and right on loopback).
 		s.push.SetPublicURL(scheme + "://" + reachable(real))
 	}
-	if s.src.quickstart() && demoPassword != "" {
+	if s.src.quickstart() {
 		s.printBanner(scheme+"://"+reachable(real), demoRealm, demoJourney, demoPassword)
 	}
 	s.bound.Store(true)
@@ -1090,9 +1097,26 @@ func reachable(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
-// printBanner tells the operator, once, how to log in to the quick start.
+// printBanner tells the operator how to log in to the quick start: with
+// the demo user's password the start that created it, and on later starts
+// how to set a new one, since it is shown only once.
 func (s *server) printBanner(base, realm, journey, password string) {
 	url := fmt.Sprintf("%s/api/v1/realms/%s/journeys/%s/authenticate", base, realm, journey)
+	if password == "" {
+		fmt.Fprintf(s.c.stdout, `
+authd quick start: no configuration found, serving the embedded example.
+
+  URL:       %s
+  realm:     %s   journey: %s
+  user:      %s (its password was shown when it was created)
+
+To set a new password, while this server runs:
+
+  %s user passwd -data %s -realm %s %s
+
+`, base, realm, journey, quickstartUser, selfCommand(), shellQuote(s.data), realm, quickstartUser)
+		return
+	}
 	fmt.Fprintf(s.c.stdout, `
 authd quick start: no configuration found, serving the embedded example.
 
@@ -1109,6 +1133,27 @@ The password is shown only this once. Log in with the journey API:
 Next: write your own *.hcl files (see examples/) and run authd validate.
 
 `, base, realm, journey, quickstartUser, password, url, url, quickstartUser, password)
+}
+
+// selfCommand is how the operator ran authd (say ./bin/authd from
+// make run), for commands printed to be pasted back.
+func selfCommand() string {
+	if len(os.Args) > 0 && strings.ContainsRune(os.Args[0], '/') && !filepath.IsAbs(os.Args[0]) {
+		return shellQuote(os.Args[0])
+	}
+	return "authd"
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything beyond
+// the characters paths are usually made of.
+func shellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./-:=@%+,", r))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // unwrapNetError keeps "address already in use" instead of the whole

@@ -71,7 +71,10 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 		return nil, err
 	}
 	data := c.dataDir(dataFlag)
-	var realms func() []string
+	var (
+		realms func() []string
+		loaded *dsl.Config
+	)
 	path := storePath(nil, data)
 	if found {
 		// Admin commands read the configuration for realm names and the
@@ -84,6 +87,7 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 		names := realmNames(cfg)
 		realms = func() []string { return append([]string(nil), names...) }
 		path = storePath(cfg, data)
+		loaded = cfg
 	}
 
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && readOnly {
@@ -108,6 +112,7 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 	mux := admin.NewMux()
 	(&admin.UserService{Repo: users.NewRepo(st), Realms: realms}).Register(mux)
 	registerStoreOps(mux, st)
+	registerKeyOps(mux, st, rotateOffline(st, loaded))
 	if err := registerAuditOps(mux, st); err != nil {
 		st.Close()
 		return nil, err

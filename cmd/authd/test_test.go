@@ -102,6 +102,11 @@ func TestDiffCommand(t *testing.T) {
 	e.run(t, "diff", "git:HEAD:testdata/diff/weaken/old", "testdata/diff/weaken/new").want(t, 0, []string{"8 changes weakening security"}, nil)
 	e.run(t, "diff", "git:HEAD:testdata/diff/no-such-dir", "testdata/diff/inner/old").want(t, 0, []string{`journey "web" added`}, nil)
 	e.run(t, "diff", "git:no-such-revision", "testdata/diff/same/old").oneLineErr(t, `git knows no revision "no-such-revision"`)
+	// A directory with no configuration: empty at a revision, an error
+	// when named as it is now (authd diff git:main . at a repository's root).
+	e.run(t, "diff", "git:HEAD:testdata/diff", "testdata/diff/inner/old").want(t, 0, []string{`journey "web" added`}, nil)
+	e.run(t, "diff", "git:HEAD", "testdata/diff").oneLineErr(t, "testdata/diff holds no *.hcl or *.hcl.json files: name a configuration directory, as in authd diff git:HEAD examples/quickstart")
+	e.run(t, "diff", "git:HEAD:testdata/diff", "git:HEAD:testdata").oneLineErr(t, "neither git:HEAD:testdata/diff nor git:HEAD:testdata holds a configuration")
 
 	e.run(t, "diff", "testdata/diff/same/old").want(t, 2, nil, []string{"two configurations"})
 	e.run(t, "diff", "nowhere", "testdata/diff/same/old").oneLineErr(t, "nowhere is not a configuration directory")

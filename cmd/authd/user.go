@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,10 +34,7 @@ The password is never taken from the command line: with -password-stdin the
 first line of stdin is read (without its line ending); otherwise authd asks
 twice on the terminal without echo.`
 
-var userSubcommands = []struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}{
+var userSubcommands = subcommands{
 	{"add", "add a user", (*cli).cmdUserAdd},
 	{"list", "list the users of a realm", (*cli).cmdUserList},
 	{"passwd", "set a user's password", (*cli).cmdUserPasswd},
@@ -48,35 +44,7 @@ var userSubcommands = []struct {
 }
 
 func (c *cli) cmdUser(args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		w := c.stdout
-		if len(args) == 0 {
-			w = c.stderr
-		}
-		fmt.Fprint(w, "Usage: authd user COMMAND [flags] [NAME]\n\nCommands:\n")
-		for _, s := range userSubcommands {
-			fmt.Fprintf(w, "  %-7s %s\n", s.name, s.summary)
-		}
-		fmt.Fprint(w, "\nRun 'authd user COMMAND -h' for the flags of each.\n")
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	for _, s := range userSubcommands {
-		if s.name == args[0] {
-			return s.run(c, args[1:])
-		}
-	}
-	names := make([]string, len(userSubcommands))
-	for i, s := range userSubcommands {
-		names[i] = s.name
-	}
-	msg := fmt.Sprintf("unknown user command %q", args[0])
-	if best := admin.DidYouMean(args[0], names); best != "" {
-		msg += fmt.Sprintf("; did you mean %q?", best)
-	}
-	return usagef("%s", msg)
+	return c.subcommand("user", "authd user COMMAND [flags] [NAME]", "", args)
 }
 
 // userFlags are the flags every user command takes.
@@ -267,12 +235,7 @@ no password). Password hashes are never shown.`)
 		if list == nil {
 			list = []admin.UserInfo{}
 		}
-		b, err := json.MarshalIndent(list, "", "  ")
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s\n", b)
-		return nil
+		return c.printJSON(list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(c.stdout, "no users in realm %s\n", f.realm)

@@ -62,7 +62,13 @@ const (
 	KindRADIUSDropped = "radius_dropped"    // a RADIUS packet was dropped unanswered
 	KindAccounting    = "radius_accounting" // a NAS reported a session start, stop or update (Accounting-Request)
 	KindConfig        = "config"            // the configuration was loaded or a reload refused
+	KindCallback      = "callback"          // a journey's result delivered to an application (protocols/portal)
 )
+
+// Kinds lists every kind authd writes, for the tools that filter on one
+// (authd audit -kind): a misspelt kind must be an error, not an empty log.
+var Kinds = []string{KindJourney, KindEnrollment, KindDeviceRemoved, KindAdmin, KindPushRejected,
+	KindPushReported, KindRADIUSDropped, KindAccounting, KindConfig, KindCallback}
 
 // Results.
 const (

@@ -39,7 +39,7 @@ import (
 // KindCallback is the audit kind of a callback delivery attempt (result
 // success when the application accepted it, failure otherwise; the reason
 // says whether another attempt follows).
-const KindCallback = "callback"
+const KindCallback = audit.KindCallback
 
 // Store buckets.
 const (
