@@ -125,6 +125,36 @@ custom_payload = ["greeting", "missing"]
 	}
 }
 
+// TestPushSenderTypeAndContext: push_type goes to the push service as
+// set (an app requires a biometric check only if "biometric" reaches it),
+// and the login context only with share_context.
+func TestPushSenderTypeAndContext(t *testing.T) {
+	cases := []struct {
+		src         string
+		wantType    string
+		wantContext bool
+	}{
+		{``, "tap", false},
+		{`push_type = "biometric"`, "biometric", false},
+		{"push_type = \"biometric\"\nshare_context = true", "biometric", true},
+		{"push_type = \"challenge\"\nshare_context = false", "challenge", false},
+		{`share_context = true`, "tap", true},
+	}
+	for _, c := range cases {
+		e, f := pushEnv(t)
+		f.devices["alice"] = 1
+		e.req = &engine.Request{Protocol: "radius", ClientIP: "192.0.2.7"}
+		wantOutcome(t, process(t, build(t, "push_sender", c.src), e.ctx("push", nil)), "sent")
+		p := f.sent[0]
+		if p.Type != c.wantType {
+			t.Errorf("%q: type %q, want %q", c.src, p.Type, c.wantType)
+		}
+		if got := p.Context != nil; got != c.wantContext || (got && p.Context["ip"] != "192.0.2.7") {
+			t.Errorf("%q: context %v, want it %v", c.src, p.Context, c.wantContext)
+		}
+	}
+}
+
 func TestPushSenderTimeoutCappedBySession(t *testing.T) {
 	e, f := pushEnv(t)
 	f.devices["alice"] = 1

@@ -98,6 +98,11 @@ var (
 	ErrRefused        = errors.New("the realm's enrollment_mode allows one device and the user has one")
 	ErrNotPending     = errors.New("already answered")
 	ErrExpired        = errors.New("expired")
+	// ErrNotAnswerer is Decide's word for a push that is not the
+	// answerer's to decide (another user's, or one that did not go to the
+	// answering device). Callers should tell the answerer no more than
+	// they would for ErrNotFound.
+	ErrNotAnswerer = errors.New("not the answerer's push")
 )
 
 // Device is one enrolled authenticator.
@@ -190,6 +195,20 @@ func (p *Push) SentTo(id string) bool {
 		}
 	}
 	return false
+}
+
+// Answerer is who decides a push: a user of a realm, and the device
+// answering for them. Device is empty when the user's own session decides
+// (a login withdrawing its push).
+type Answerer struct {
+	Realm, User, Device string
+}
+
+// DecidableBy reports whether a may decide p: p is a's user's and, when a
+// device answers, went to that device. A device the user enrolled after
+// the push was sent may not answer it: it was never shown the push.
+func (p *Push) DecidableBy(a Answerer) bool {
+	return p.Realm == a.Realm && p.User == a.User && (a.Device == "" || p.SentTo(a.Device))
 }
 
 // Store is the push repository over a store.KV.
@@ -598,21 +617,25 @@ func (s *Store) Push(id string, now time.Time) (*Push, error) {
 	return p, nil
 }
 
-// Decide flips a pending push in one transaction: decide is called with
-// the stored push, which is still pending and unexpired, and sets its new
-// state (and reason, answering device...). A push no longer pending gives
-// ErrNotPending, one past its expiry ErrExpired (and is stored as
-// expired). decide returning an error aborts without a change. The push
-// is returned as it ended. It is a plain Update, not a Batch: the answer
-// is what a waiting login resumes on, so it must not wait for a batch.
-// DecideIn is the same inside a transaction the caller runs.
-func (s *Store) Decide(id string, now time.Time, decide func(*Push) error) (*Push, error) {
+// Decide flips a pending push in one transaction for the answerer by:
+// decide is called with the stored push, which is by's to decide (see
+// Push.DecidableBy), still pending and unexpired, and sets its new state
+// (and reason, answering device...). A push that is not by's gives
+// ErrNotAnswerer and a nil push, checked first, so that whoever the push
+// is not for never learns whether it was answered or expired. Otherwise a
+// push no longer pending gives ErrNotPending, one past its expiry
+// ErrExpired (and is stored as expired). decide returning an error aborts
+// without a change. The push is returned as it ended. It is a plain
+// Update, not a Batch: the answer is what a waiting login resumes on, so
+// it must not wait for a batch. DecideIn is the same inside a transaction
+// the caller runs.
+func (s *Store) Decide(id string, by Answerer, now time.Time, decide func(*Push) error) (*Push, error) {
 	var (
 		out *Push
 		err error
 	)
 	uerr := s.kv.Update(func(tx store.Tx) error {
-		out, err = DecideIn(tx, id, now, decide)
+		out, err = DecideIn(tx, id, by, now, decide)
 		if errors.Is(err, ErrExpired) {
 			return nil // stored as expired: commit, report ErrExpired
 		}
@@ -632,13 +655,16 @@ func (s *Store) Decide(id string, now time.Time, decide func(*Push) error) (*Pus
 // (AnsweredBy), that device's last_used is set in the same transaction
 // (at most once a minute per device, so busy devices cost no extra page
 // writes): the answer path makes no separate write for it.
-func DecideIn(tx store.Tx, id string, now time.Time, decide func(*Push) error) (*Push, error) {
+func DecideIn(tx store.Tx, id string, by Answerer, now time.Time, decide func(*Push) error) (*Push, error) {
 	p, err := getJSON[Push](tx, bucketPushes, []byte(id))
 	if err != nil {
 		return nil, err
 	}
 	if p == nil {
 		return nil, ErrNotFound
+	}
+	if !p.DecidableBy(by) {
+		return nil, ErrNotAnswerer
 	}
 	if p.State != StatePending {
 		return p, ErrNotPending

@@ -130,6 +130,9 @@ func newPush(user string, exp time.Time) *devices.Push {
 		Challenge: "c", Created: t0, Expires: exp, State: devices.StatePending}
 }
 
+// alice answers from d1, one of the devices newPush sends to.
+var alice = devices.Answerer{Realm: "corp", User: "alice", Device: "d1"}
+
 func TestPushLifecycle(t *testing.T) {
 	stores(t, func(t *testing.T, s *devices.Store) {
 		exp := t0.Add(time.Minute)
@@ -154,7 +157,7 @@ func TestPushLifecycle(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.Decide(ids[0], t0, func(p *devices.Push) error { p.State = devices.StateApproved; return nil })
+				_, err := s.Decide(ids[0], alice, t0, func(p *devices.Push) error { p.State = devices.StateApproved; return nil })
 				if err == nil {
 					wins.Add(1)
 				} else if !errors.Is(err, devices.ErrNotPending) {
@@ -174,7 +177,7 @@ func TestPushLifecycle(t *testing.T) {
 		}
 		// Past expiry: Decide stores expired and says so; pending ones stop
 		// counting towards the limit.
-		if _, err := s.Decide(ids[1], exp, func(*devices.Push) error { t.Error("decided an expired push"); return nil }); !errors.Is(err, devices.ErrExpired) {
+		if _, err := s.Decide(ids[1], alice, exp, func(*devices.Push) error { t.Error("decided an expired push"); return nil }); !errors.Is(err, devices.ErrExpired) {
 			t.Errorf("answer after expiry: %v", err)
 		}
 		if p, _ := s.Push(ids[2], exp); p.State != devices.StateExpired {
@@ -193,6 +196,60 @@ func TestPushLifecycle(t *testing.T) {
 		}
 		if ps, _ := s.Pending("corp", "alice", exp); len(ps) != 1 {
 			t.Errorf("%d pending after sweep", len(ps))
+		}
+	})
+}
+
+// TestDecideAnswererFirst: whether the answerer may decide the push is
+// checked before whether it is still pending or unexpired, so a device the
+// push is not for hears ErrNotAnswerer (what the answer endpoint shows as
+// an unknown push) whatever became of it, and decide never runs for it.
+func TestDecideAnswererFirst(t *testing.T) {
+	exp := t0.Add(time.Minute)
+	approve := func(p *devices.Push) error { p.State, p.AnsweredBy = devices.StateApproved, "d1"; return nil }
+	cases := []struct {
+		name    string
+		decided bool      // the push was approved from d1 first
+		at      time.Time // when the answer comes
+		by      devices.Answerer
+		want    error
+	}{
+		{"another user's device, pending", false, t0, devices.Answerer{Realm: "corp", User: "bob", Device: "d1"}, devices.ErrNotAnswerer},
+		{"another user's device, decided", true, t0, devices.Answerer{Realm: "corp", User: "bob", Device: "b1"}, devices.ErrNotAnswerer},
+		{"another user's device, expired", false, exp, devices.Answerer{Realm: "corp", User: "bob", Device: "b1"}, devices.ErrNotAnswerer},
+		{"same name in another realm", false, t0, devices.Answerer{Realm: "lab", User: "alice", Device: "d1"}, devices.ErrNotAnswerer},
+		{"the user's device it did not go to", false, t0, devices.Answerer{Realm: "corp", User: "alice", Device: "d3"}, devices.ErrNotAnswerer},
+		{"the user's device it did not go to, decided", true, t0, devices.Answerer{Realm: "corp", User: "alice", Device: "d3"}, devices.ErrNotAnswerer},
+		{"the user's device it did not go to, expired", false, exp, devices.Answerer{Realm: "corp", User: "alice", Device: "d3"}, devices.ErrNotAnswerer},
+		{"a device it went to, decided", true, t0, alice, devices.ErrNotPending},
+		{"a device it went to, expired", false, exp, alice, devices.ErrExpired},
+		{"a device it went to, pending", false, t0, devices.Answerer{Realm: "corp", User: "alice", Device: "d2"}, nil},
+		{"the user's session", false, t0, devices.Answerer{Realm: "corp", User: "alice"}, nil},
+	}
+	stores(t, func(t *testing.T, s *devices.Store) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				p := newPush("alice", exp)
+				if err := s.CreatePush(p, 0, t0); err != nil {
+					t.Fatal(err)
+				}
+				if c.decided {
+					if _, err := s.Decide(p.ID, alice, t0, approve); err != nil {
+						t.Fatal(err)
+					}
+				}
+				ran := false
+				got, err := s.Decide(p.ID, c.by, c.at, func(p *devices.Push) error { ran = true; p.State = devices.StateDenied; return nil })
+				if !errors.Is(err, c.want) && !(c.want == nil && err == nil) {
+					t.Fatalf("Decide: %v, want %v", err, c.want)
+				}
+				if c.want == devices.ErrNotAnswerer && (got != nil || ran) {
+					t.Errorf("refused answerer: push %+v returned, decide ran %v", got, ran)
+				}
+				if c.want == nil && (!ran || got.State != devices.StateDenied) {
+					t.Errorf("allowed answerer: decide ran %v, push %+v", ran, got)
+				}
+			})
 		}
 	})
 }

@@ -26,6 +26,7 @@ const joinWait = 100 * time.Millisecond
 // in Decide) decides exactly the same thing.
 type inflight struct {
 	id  string
+	by  devices.Answerer
 	now time.Time
 	// decide is the pure verdict of the answer, run again by the store
 	// transaction.
@@ -47,8 +48,8 @@ type answers struct {
 
 // claim registers a new answer for push id, first waiting for one already
 // in flight to settle.
-func (as *answers) claim(id string, now time.Time, decide func(*devices.Push) error) *inflight {
-	a := &inflight{id: id, now: now, decide: decide, joined: make(chan error, 1), settled: make(chan struct{})}
+func (as *answers) claim(id string, by devices.Answerer, now time.Time, decide func(*devices.Push) error) *inflight {
+	a := &inflight{id: id, by: by, now: now, decide: decide, joined: make(chan error, 1), settled: make(chan struct{})}
 	for {
 		as.mu.Lock()
 		if as.m == nil {
@@ -99,7 +100,7 @@ func (as *answers) lookup(id string) (*inflight, *devices.Push) {
 // success, so it may run any number of times.
 func (a *inflight) flipTx(want *devices.Push) func(store.Tx) error {
 	return func(tx store.Tx) error {
-		p, err := devices.DecideIn(tx, a.id, a.now, a.decide)
+		p, err := devices.DecideIn(tx, a.id, a.by, a.now, a.decide)
 		if errors.Is(err, devices.ErrNotPending) && sameAnswer(p, want) {
 			return nil
 		}
@@ -120,27 +121,29 @@ func sameAnswer(p, want *devices.Push) bool {
 		p.AnsweredBy == want.AnsweredBy && p.AnsweredAt.Equal(want.AnsweredAt)
 }
 
-// answer decides push id with decide (a pure function of the stored push)
-// and stores the flip, returning the push as it ended and whether the
-// waiting session was woken. The fast path, for an answer that flips a
+// answer decides push id for by with decide (a pure function of the stored
+// push) and stores the flip, returning the push as it ended and whether
+// the waiting session was woken. The fast path, for an answer that flips a
 // pending push: the verdict is published in memory, the login holding the
 // session is woken at once and reads it (PushStatus), and its own save
 // commits the flip in the same transaction (engine.JoinSave), so the flip
 // and the resumed login share one commit. If no front end holds the
-// session, or the resumed request does not commit it within joinWait,
-// the flip is written here (Decide). Either way the flip is one store
+// session, or the resumed request does not commit it within joinWait, the
+// flip is written here (Decide). Either way the flip is one store
 // transaction that re-checks everything, and the device hears the verdict
 // only after it is stored. Anything but a flip (unknown, decided, expired
 // or rejected) goes through Decide as before.
-func (s *Service) answer(id string, now time.Time, decide func(*devices.Push) error) (p *devices.Push, woke bool, err error) {
-	a := s.answers.claim(id, now, decide)
+func (s *Service) answer(id string, by devices.Answerer, now time.Time, decide func(*devices.Push) error) (p *devices.Push, woke bool, err error) {
+	a := s.answers.claim(id, by, now, decide)
 	defer s.answers.release(a)
 	cur, err := s.store.Push(id, now)
 	if err != nil && !errors.Is(err, devices.ErrNotFound) {
 		return nil, false, err
 	}
-	if err != nil || cur.State != devices.StatePending || decide(cur) != nil || s.eng == nil {
-		p, err := s.store.Decide(id, now, decide)
+	// Only an answer its device may give takes the fast path: a verdict
+	// published to the waiting login must be the one the store will write.
+	if err != nil || !cur.DecidableBy(by) || cur.State != devices.StatePending || decide(cur) != nil || s.eng == nil {
+		p, err := s.store.Decide(id, by, now, decide)
 		return p, false, err
 	}
 	s.answers.publish(a, cur) // cur now holds the verdict
@@ -157,7 +160,7 @@ func (s *Service) answer(id string, now time.Time, decide func(*devices.Push) er
 		}
 		t.Stop()
 	}
-	p, err = s.store.Decide(id, now, decide)
+	p, err = s.store.Decide(id, by, now, decide)
 	if errors.Is(err, devices.ErrNotPending) && sameAnswer(p, cur) {
 		err = nil // the login's save stored it meanwhile
 	}

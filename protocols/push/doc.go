@@ -54,8 +54,10 @@
 // message id, the push's random challenge, approve/deny, the chosen number
 // and the report flag, with audience, nonce, issue time and an expiry of at
 // most five minutes. authd checks the signature before it says anything
-// about the push, accepts only the devices the push went to, only before
-// the push's expiry, and flips pending → approved/denied in one store
+// about the push, accepts only the devices the push went to (checked
+// before anything else about the push, so another device hears "unknown
+// push" whether it is pending, decided or expired), only before the
+// push's expiry, and flips pending → approved/denied in one store
 // transaction, so of several devices the first answer wins and a replay
 // finds the push decided. Every rejection is logged as an audit line
 // (event=push.answer_rejected); "deny and report" logs event=push.reported

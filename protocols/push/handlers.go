@@ -289,11 +289,9 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	who := []any{"device", dev.ID, "realm", dev.Realm, "user", dev.User, "message", short(c.MessageID)}
 	// decide is a pure function of the stored push: the store
 	// transaction that writes the flip may run it again, possibly on the
-	// resumed login's goroutine (see answer).
+	// resumed login's goroutine (see answer). The store has already
+	// checked that the push went to this device (devices.Push.DecidableBy).
 	decide := func(p *devices.Push) error {
-		if p.Realm != dev.Realm || p.User != dev.User || !p.SentTo(dev.ID) {
-			return errWrongDevice
-		}
 		if p.Challenge != c.Challenge {
 			return errWrongChallenge
 		}
@@ -311,15 +309,17 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	}
-	p, woke, err := s.answer(c.MessageID, now, decide)
+	by := devices.Answerer{Realm: dev.Realm, User: dev.User, Device: dev.ID}
+	p, woke, err := s.answer(c.MessageID, by, now, decide)
 	switch {
 	case err == nil:
 	case errors.Is(err, devices.ErrNotFound):
 		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", who...)
 		return
-	case errors.Is(err, errWrongDevice):
+	case errors.Is(err, devices.ErrNotAnswerer):
 		// Same answer as an unknown push: a device learns nothing about
-		// pushes that are not its own.
+		// pushes that are not its own (not even whether they were
+		// answered or expired: the store checks this first).
 		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(who, "detail", "wrong device")...)
 		return
 	case errors.Is(err, errWrongChallenge):
@@ -364,11 +364,9 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Verdicts of decide that reject an answer without a flip.
-var (
-	errWrongDevice    = errors.New("answer from a device the push did not go to")
-	errWrongChallenge = errors.New("answer without the push's challenge")
-)
+// errWrongChallenge is decide's verdict on an answer that does not carry
+// the push's challenge: rejected without a flip.
+var errWrongChallenge = errors.New("answer without the push's challenge")
 
 // handlePending is GET /api/v1/push/pending: the pushes pending for the
 // signing device, with their details. ?wait=SECONDS (at most 30) waits

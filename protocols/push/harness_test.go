@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -73,7 +74,7 @@ journey "login" {
     push_type       = "%TYPE%"
     message_timeout = "60s"
     user_message    = { en = "Sign in as {{user}} at {{issuer}}?" }
-    share_context   = true
+    share_context   = %SHARE%
     remove_skip     = true
     capture_failure = true
     outcomes = { sent = node.wait, not_registered = node.register, failure = failure }
@@ -108,9 +109,16 @@ type setup struct {
 	mode      string // enrollment_mode
 	pushType  string
 	providers string // the realm's push_providers list
-	extra     string // more push_provider blocks
+	extra     string // more push_provider blocks (or a server block)
 	kv        store.KV
 	opts      []push.Option
+	// noContext sets share_context = false in the login journey.
+	noContext bool
+	// configURL leaves the public URL to the configuration (extra's
+	// server block) instead of the test server's address; the software
+	// authenticator then reaches the test server whatever host a URL
+	// names.
+	configURL bool
 }
 
 type harness struct {
@@ -142,7 +150,11 @@ func (h *harness) audited(kind string) []audit.Entry {
 
 func loadConfig(t testing.TB, s setup) *dsl.Config {
 	t.Helper()
-	src := strings.NewReplacer("%MODE%", s.mode, "%TYPE%", s.pushType, "%PROVIDERS%", s.providers, "%EXTRA%", s.extra).Replace(journeyHCL)
+	share := "true"
+	if s.noContext {
+		share = "false"
+	}
+	src := strings.NewReplacer("%MODE%", s.mode, "%TYPE%", s.pushType, "%PROVIDERS%", s.providers, "%EXTRA%", s.extra, "%SHARE%", share).Replace(journeyHCL)
 	cfg, diags := dsl.LoadSources(map[string][]byte{"authd.hcl": []byte(src)}, t.TempDir(), dsl.Options{})
 	if diags.HasErrors() {
 		t.Fatalf("config: %v", diags)
@@ -176,7 +188,11 @@ func newHarness(t testing.TB, s setup) *harness {
 	mux := http.NewServeMux()
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
-	svc, err := push.New(h.eng, s.kv, cfg, log, append([]push.Option{push.WithPublicURL(h.srv.URL)}, s.opts...)...)
+	opts := s.opts
+	if !s.configURL {
+		opts = append([]push.Option{push.WithPublicURL(h.srv.URL)}, opts...)
+	}
+	svc, err := push.New(h.eng, s.kv, cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +201,14 @@ func newHarness(t testing.TB, s setup) *harness {
 	mux.Handle("/api/v1/push/", svc.Handler())
 	mux.Handle("/", api.New(h.eng, log))
 	h.auth = &authenticator.Client{HTTP: h.srv.Client(), Now: h.clock.Now}
+	if s.configURL {
+		addr := h.srv.Listener.Addr().String()
+		tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}}
+		t.Cleanup(tr.CloseIdleConnections)
+		h.auth.HTTP = &http.Client{Transport: tr}
+	}
 	repo := users.NewRepo(s.kv)
 	for _, name := range []string{"alice", "bob"} {
 		// A cheap bcrypt hash keeps logins fast (argon2id under -race

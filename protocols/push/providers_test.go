@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sideshow/apns2"
+
+	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/protocols/push"
 	"github.com/authd/authd/protocols/push/authenticator"
@@ -267,5 +270,56 @@ func TestProviderSetupErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("New with %s: %v", c.want, err)
 		}
+	}
+}
+
+// TestAPNsEnvironment: a push_provider "apns" reaches Apple's production
+// host unless its environment is "sandbox" (development builds of the
+// app get tokens only the sandbox knows); WithAPNsHost, for tests,
+// overrides either.
+func TestAPNsEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fake, err := pushtest.NewAPNs(dir, bundleID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	cases := []struct {
+		name        string
+		environment string // the attribute line, "" for none
+		opts        []push.Option
+		want        string
+	}{
+		{"production", `environment = "production"`, nil, apns2.HostProduction},
+		{"sandbox", `environment = "sandbox"`, nil, apns2.HostDevelopment},
+		{"default", "", nil, apns2.HostProduction},
+		{"overridden", `environment = "production"`, []push.Option{push.WithAPNsHost(fake.URL())}, fake.URL()},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := fmt.Sprintf(`
+realm "corp" { push_providers = [push_provider.ios] }
+push_provider "apns" "ios" {
+  team_id   = %q
+  key_id    = %q
+  key_file  = %q
+  bundle_id = %q
+  %s
+}
+`, fake.TeamID, fake.KeyID, fake.KeyFile, bundleID, c.environment)
+			cfg, diags := dsl.LoadSources(map[string][]byte{"authd.hcl": []byte(src)}, dir, dsl.Options{})
+			if diags.HasErrors() {
+				t.Fatalf("config: %v", diags)
+			}
+			svc, err := push.New(nil, newMemKV(), cfg, nil, c.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer svc.Close()
+			if got := svc.APNsHost("ios"); got != c.want {
+				t.Errorf("APNs host %q, want %q", got, c.want)
+			}
+		})
 	}
 }

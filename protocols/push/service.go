@@ -482,10 +482,7 @@ func (s *Service) PushStatus(ctx context.Context, realm, user, id string, now ti
 
 // CancelPush implements engine.PushService.
 func (s *Service) CancelPush(_ context.Context, realm, user, id string, now time.Time) error {
-	_, err := s.store.Decide(id, now, func(p *devices.Push) error {
-		if p.Realm != realm || p.User != user {
-			return devices.ErrNotFound
-		}
+	_, err := s.store.Decide(id, devices.Answerer{Realm: realm, User: user}, now, func(p *devices.Push) error {
 		p.State, p.Reason = devices.StateDenied, devices.ReasonCancelled
 		return nil
 	})
@@ -493,7 +490,7 @@ func (s *Service) CancelPush(_ context.Context, realm, user, id string, now time
 	case err == nil:
 		s.log.Info("push withdrawn", "event", "push.cancelled", "realm", realm, "user", user, "message", short(id))
 		return nil
-	case errors.Is(err, devices.ErrNotPending), errors.Is(err, devices.ErrExpired), errors.Is(err, devices.ErrNotFound):
+	case errors.Is(err, devices.ErrNotPending), errors.Is(err, devices.ErrExpired), errors.Is(err, devices.ErrNotFound), errors.Is(err, devices.ErrNotAnswerer):
 		return nil
 	}
 	return err
