@@ -203,23 +203,26 @@ func checkCallbackURLs(a *hcl.Attribute, urls []string, owner string) hcl.Diagno
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: a.Expr.Range().Ptr()})
 	}
 	seen := map[string]bool{}
-	for _, s := range urls {
-		u, err := url.Parse(s)
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		// Messages quote s, the URL with a password masked: one that
+		// does not parse can still hold a password.
+		s := hideURLPassword(raw)
 		switch {
 		case err != nil || !u.IsAbs() || u.Host == "":
 			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s must be an absolute URL, like \"https://portal.example.com/authd/result\".", s, owner))
-		case u.Fragment != "" || strings.Contains(s, "#"):
-			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s has a fragment (#...), which is never sent to a server.", s, owner))
 		case u.User != nil:
 			bad("Credentials in callback URL", fmt.Sprintf("The callback URL %q of %s holds a user name or password; put them in a callback_auth block, whose password can come from env().", redactUserinfo(u), owner))
+		case u.Fragment != "" || strings.Contains(raw, "#"):
+			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s has a fragment (#...), which is never sent to a server.", s, owner))
 		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
 			bad("Insecure callback URL", fmt.Sprintf("The callback URL %q of %s uses http:// on a host other than loopback, so results (and callback credentials) would cross the network in clear text. Use https://.", s, owner))
 		case u.Scheme != "http" && u.Scheme != "https":
 			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s uses the scheme %q; use https://.", s, owner, u.Scheme))
-		case seen[s]:
+		case seen[raw]:
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Duplicate list entry", Detail: fmt.Sprintf("callback_urls lists %q twice.", s), Subject: a.Expr.Range().Ptr()})
 		}
-		seen[s] = true
+		seen[raw] = true
 	}
 	return diags
 }

@@ -23,10 +23,13 @@ import (
 //     so CI annotates the lines in a pull request.
 //
 // Pass Config.Files as files: literal secrets are masked there, so a
-// snippet never shows one.
+// snippet never shows one. Other sources (a file `authd fmt` could not
+// parse, `authd test` scenarios) get secret attributes' values masked
+// here, so no caller can print one by passing raw bytes.
 func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, format string, width uint) error {
 	switch format {
 	case "", "text":
+		files = snippetFiles(diags, files)
 		color := isTerminal(w)
 		var buf bytes.Buffer
 		tw := hcl.NewDiagnosticTextWriter(&buf, files, width, color)
@@ -92,6 +95,27 @@ func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 		return nil
 	}
 	return fmt.Errorf("unknown diagnostics format %q (want text, json or github)", format)
+}
+
+// snippetFiles returns the files diags quote from, with secret values
+// masked (redactSource); the others are left out, since no snippet reads
+// them.
+func snippetFiles(diags hcl.Diagnostics, files map[string]*hcl.File) map[string]*hcl.File {
+	quoted := map[string]*hcl.File{}
+	for _, d := range diags {
+		if d == nil {
+			continue
+		}
+		for _, r := range []*hcl.Range{d.Subject, d.Context} {
+			if r == nil {
+				continue
+			}
+			if f, ok := files[r.Filename]; ok {
+				quoted[r.Filename] = f
+			}
+		}
+	}
+	return redactFiles(quoted)
 }
 
 type jsonDiag struct {

@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"bytes"
 	"io"
 	"io/fs"
 	"os"
@@ -12,8 +13,9 @@ import (
 // FuzzLoad feeds arbitrary bytes, as native HCL or as JSON, through the
 // whole pipeline: loading must never panic, whatever the input, and
 // neither may printing its diagnostics, formatting it or drawing its
-// journeys. The seeds are every configuration under testdata/ and
-// examples/.
+// journeys; masking secrets must not move a byte, or snippets would point
+// beside their subject. The seeds are every configuration under testdata/
+// and examples/.
 func FuzzLoad(f *testing.F) {
 	for _, root := range []string{"testdata", "examples"} {
 		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -39,6 +41,10 @@ func FuzzLoad(f *testing.F) {
 		cfg, diags := LoadSources(map[string][]byte{name: src}, "", noEnv)
 		if cfg == nil {
 			t.Fatal("LoadSources returned a nil Config")
+		}
+		// Masking secrets must leave every position where it was.
+		if f := cfg.Files[name]; f != nil && (len(f.Bytes) != len(src) || bytes.Count(f.Bytes, []byte("\n")) != bytes.Count(src, []byte("\n"))) {
+			t.Fatal("Config.Files moved the source's bytes or lines")
 		}
 		for _, format := range []string{"text", "json", "github"} {
 			if err := WriteDiagnostics(io.Discard, diags, cfg.Files, format, 80); err != nil {

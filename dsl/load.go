@@ -477,33 +477,27 @@ func (l *loader) revision() string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// redactedFiles returns the parsed files with literal secrets masked.
+// redactedFiles returns the parsed files with secrets masked: the values
+// of secret attributes found by redactSource, which holds for a file that
+// does not parse, and the literal secrets decoding masked (l.redact),
+// which also covers what a lexical scan cannot see (a header whose name
+// is computed, say).
 func (l *loader) redactedFiles() map[string]*hcl.File {
-	if len(l.redactions) == 0 {
-		return l.files
-	}
-	out := make(map[string]*hcl.File, len(l.files))
-	for name, f := range l.files {
+	out := redactFiles(l.files)
+	for name, f := range out {
 		rs := l.redactions[name]
 		if len(rs) == 0 || f == nil {
-			out[name] = f
 			continue
 		}
-		b := append([]byte(nil), f.Bytes...)
+		m := &masker{src: f.Bytes}
 		for _, r := range rs {
-			for i := r.Start.Byte; i < r.End.Byte && i < len(b); i++ {
-				switch b[i] {
-				case '"', '\n', '\r':
-				default:
-					// Keep UTF-8 continuation bytes' count: each byte
-					// becomes one '*', so byte offsets are unchanged.
-					b[i] = '*'
-				}
-			}
+			m.mask(r.Start.Byte, r.End.Byte)
 		}
-		nf := *f
-		nf.Bytes = b
-		out[name] = &nf
+		if m.out != nil {
+			nf := *f
+			nf.Bytes = m.out
+			out[name] = &nf
+		}
 	}
 	return out
 }
