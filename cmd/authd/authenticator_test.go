@@ -89,6 +89,18 @@ func TestAuthenticatorPushLogin(t *testing.T) {
 	e.run(t, "authenticator", "approve", "-state", state).oneLineErr(t, "no pending push")
 	e.run(t, "authenticator", "list", "-state", state).want(t, 0, []string{"alice@corp", srv.addr}, nil)
 
+	// A second sign-in, denied and reported from the command line: the
+	// login fails and the audit log marks the attempt.
+	session = postJSON(t, api, map[string]any{})["session"].(string)
+	if r = step(map[string]any{"id": "username", "value": "alice"}, map[string]any{"id": "password", "value": "pw-alice-123"}); r["node"] != "wait" {
+		t.Fatalf("a user with a device goes to the push wait: %v", r)
+	}
+	e.run(t, "authenticator", "deny", "-state", state, "-report").want(t, 0, []string{"denied"}, nil)
+	if r = step(); r["outcome"] != "failure" {
+		t.Fatalf("after a denial: %v", r)
+	}
+	e.run(t, "audit", "-kind", "push_reported").want(t, 0, []string{"alice"}, nil)
+
 	// The running server serves the device ops on its admin socket.
 	e.run(t, "device", "list", "-realm", "corp", "alice").want(t, 0, []string{"authd authenticator", "poll", "active"}, nil)
 	e.run(t, "device", "delete", "-realm", "corp", "alice").want(t, 0, []string{"deleted 1 device of alice"}, nil)

@@ -34,9 +34,10 @@
 //     start (which listens on 127.0.0.1:9000) can run beside another
 //     service and tests can use port 0.
 //   - The quick start creates the user "demo" with a random 20-character
-//     password when its realm has no user, and prints the banner (URL,
-//     user, password, curl commands) only then: the password is shown
-//     once and never logged.
+//     password when its realm has no user, once every listener is bound,
+//     and prints the banner (URL, user, password, curl commands) only
+//     then: the password is shown once and never logged. Later starts
+//     print how to set a new one (authd user passwd).
 //   - Reload (SIGHUP, `authd reload`, -watch) swaps journeys and RADIUS
 //     clients/policies atomically; a configuration with errors is refused
 //     and the running one stays. Listener and store changes need a

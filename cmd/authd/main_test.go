@@ -99,6 +99,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"user", "-h"}, 0, "import", ""},
 		{[]string{"user", "ad"}, 2, "", `did you mean "add"`},
 		{[]string{"user", "add", "bob"}, 2, "", "-realm is required"},
+		{[]string{"user", "add", "bob"}, 2, "", "Run 'authd user add -h' for usage."},
+		{[]string{"keys", "list", "-x"}, 2, "", "Run 'authd keys list -h' for usage."},
 		{[]string{"user", "add", "-realm", "corp"}, 2, "", "a user name is required"},
 		{[]string{"user", "add", "-h"}, 0, "-password-stdin", ""},
 		{[]string{"user", "add", "-realm", "corp", "-password", "x", "bob"}, 2, "", "flag provided but not defined: -password"},

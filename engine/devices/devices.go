@@ -398,25 +398,6 @@ func (s *Store) MarkDead(id, reason string, now time.Time) error {
 	})
 }
 
-// Touch records that the device was used, at most once a minute per
-// device so busy devices cost no writes. The push endpoints no longer call
-// it: an answer records last_used inside its flip (DecideIn), and a fetch
-// of pending pushes writes nothing, so last_used is "last answered".
-func (s *Store) Touch(id string, now time.Time) error {
-	d, err := s.Device(id)
-	if err != nil || now.Sub(d.LastUsed) < time.Minute {
-		return err
-	}
-	return s.kv.Batch(func(tx store.Tx) error {
-		d, err := deviceByID(tx, id)
-		if err != nil || d == nil {
-			return err
-		}
-		d.LastUsed = now
-		return putJSON(tx, bucketDevices, deviceKey(d.Realm, d.User, d.ID), d)
-	})
-}
-
 // ---- enrolments ----
 
 // CreateEnrollment stores a new enrolment code.
