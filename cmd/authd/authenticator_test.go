@@ -101,8 +101,17 @@ func TestAuthenticatorPushLogin(t *testing.T) {
 	}
 	e.run(t, "audit", "-kind", "push_reported").want(t, 0, []string{"alice"}, nil)
 
-	// The running server serves the device ops on its admin socket.
+	// The running server serves the device ops on its admin socket, and
+	// checks realms itself: no warning that they are not, even where no
+	// configuration is found; and they are checked.
 	e.run(t, "device", "list", "-realm", "corp", "alice").want(t, 0, []string{"authd authenticator", "poll", "active"}, nil)
+	elsewhere := env{dir: shortDir(t)}
+	r2 := elsewhere.run(t, "device", "list", "-realm", "corp", "-data", filepath.Join(dir, "data"), "alice")
+	r2.want(t, 0, []string{"authd authenticator"}, nil)
+	if strings.Contains(r2.stderr, "warning") {
+		t.Errorf("a warning through the running server:\n%s", r2)
+	}
+	elsewhere.run(t, "device", "list", "-realm", "crop", "-data", filepath.Join(dir, "data"), "alice").oneLineErr(t, `did you mean "corp"`)
 	e.run(t, "device", "delete", "-realm", "corp", "alice").want(t, 0, []string{"deleted 1 device of alice"}, nil)
 	e.run(t, "device", "list", "-realm", "corp", "alice").want(t, 0, []string{"alice has no push device"}, nil)
 	// The deleted device can no longer fetch.

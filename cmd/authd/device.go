@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -44,7 +41,7 @@ tokens are never shown.`+deviceHelpCommon)
 		return err
 	}
 	var list admin.DeviceList
-	if err := c.deviceCall(f, true, "device.list", admin.UserRef{Realm: f.realm, Name: pos[0]}, &list); err != nil {
+	if err := c.deviceCall(f, "device.list", admin.UserRef{Realm: f.realm, Name: pos[0]}, &list); err != nil {
 		return err
 	}
 	if *format == "json" {
@@ -80,7 +77,7 @@ device list). The user must enrol again before push MFA works.`+deviceHelpCommon
 		return err
 	}
 	var res admin.DeviceDeleteResult
-	if err := c.deviceCall(f, false, "device.delete", admin.DeviceDeleteArgs{Realm: f.realm, Name: pos[0], ID: *id}, &res); err != nil {
+	if err := c.deviceCall(f, "device.delete", admin.DeviceDeleteArgs{Realm: f.realm, Name: pos[0], ID: *id}, &res); err != nil {
 		return err
 	}
 	fmt.Fprintf(c.stdout, "deleted %s of %s in realm %s\n", plural(res.Deleted, "device"), pos[0], f.realm)
@@ -88,59 +85,23 @@ device list). The user must enrol again before push MFA works.`+deviceHelpCommon
 }
 
 // deviceCall runs one device op: in-process on the store when no server
-// holds it, else through the running server's admin socket.
-func (c *cli) deviceCall(f *userFlags, readOnly bool, op string, in, out any) error {
-	src, found, err := c.findConfig(nil, f.config)
+// holds it, else through the running server's admin socket. Neither op
+// makes a store: where there is none, there are no devices.
+func (c *cli) deviceCall(f *userFlags, op string, in, out any) error {
+	t, err := c.openAdminWith(f.config, f.data, true, func(m *admin.Mux, st *boltstore.Store, _ *dsl.Config, realms func() []string) error {
+		svc := &admin.DeviceService{Devices: devices.New(st), Realms: realms, Frontend: "cli"}
+		if l, err := audit.New(st, audit.Options{}); err == nil {
+			svc.Audit = l
+		}
+		svc.Register(m)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	data := c.dataDir(f.data)
-	path := storePath(nil, data)
-	var realms func() []string
-	if found {
-		cfg, diags, _ := c.loadConfig(src, dsl.Options{})
-		if diags.HasErrors() || cfg == nil {
-			errs, _ := countDiags(diags)
-			return fmt.Errorf("%v (run authd validate)", configErrors(src, max(errs, 1)))
-		}
-		names := realmNames(cfg)
-		realms = func() []string { return append([]string(nil), names...) }
-		path = storePath(cfg, data)
-	} else {
-		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", f.realm)
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if readOnly {
-			return fmt.Errorf("no store at %s (pass -data, or set $AUTHD_DATA, to use another data directory)", path)
-		}
-		return fmt.Errorf("no store at %s, so there are no devices to delete", path)
-	}
-	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: cliLockTimeout})
-	if err != nil {
-		var le *boltstore.LockedError
-		if !errors.As(err, &le) {
-			return storeError(path, err)
-		}
-		cl, derr := admin.Dial(filepath.Join(data, admin.SocketName))
-		if derr != nil {
-			return fmt.Errorf("%v, and its admin socket does not answer (%v)", storeError(path, err), derr)
-		}
-		defer cl.Close()
-		err = cl.Call(op, in, out)
-		var ae *admin.Error
-		if errors.As(err, &ae) && ae.Code == admin.CodeUnknownOp {
-			return fmt.Errorf("the running authd does not serve %s; stop it or upgrade it", op)
-		}
-		return err
-	}
-	defer st.Close()
-	mux := admin.NewMux()
-	svc := &admin.DeviceService{Devices: devices.New(st), Realms: realms, Frontend: "cli"}
-	if l, err := audit.New(st, audit.Options{}); err == nil {
-		svc.Audit = l
-	}
-	svc.Register(mux)
-	return admin.Local(auditedLocal(mux, st)).Call(op, in, out)
+	defer t.close()
+	c.warnUnchecked(t, f.realm)
+	return t.Call(op, in, out)
 }
 
 // The running server serves the device ops on its admin socket.

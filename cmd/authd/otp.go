@@ -318,69 +318,22 @@ func realmIssuer(cfg func() *dsl.Config) func(string) string {
 // openMFA opens the admin target of the otp and recovery-codes commands:
 // the store directly, with the store key, or, when a running authd holds
 // the store, that server's admin socket (where the server's own key
-// applies). It mirrors openAdmin, which builds the user ops only.
+// applies).
 func (c *cli) openMFA(f *userFlags, readOnly bool) (*adminTarget, error) {
-	src, found, err := c.findConfig(nil, f.config)
-	if err != nil {
-		return nil, err
-	}
 	data := c.dataDir(f.data)
-	var cfg *dsl.Config
-	path := storePath(nil, data)
-	if found {
-		loaded, diags, _ := c.loadConfig(src, dsl.Options{})
-		if diags.HasErrors() || loaded == nil {
-			errs, _ := countDiags(diags)
-			return nil, fmt.Errorf("%v (run authd validate)", configErrors(src, max(errs, 1)))
+	t, err := c.openAdminWith(f.config, f.data, readOnly, func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, realms func() []string) error {
+		repo, _, err := newMFARepo(st, cfg, c.getenv, data)
+		if err != nil {
+			return err
 		}
-		cfg = loaded
-		path = storePath(cfg, data)
-	} else {
-		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", f.realm)
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && readOnly {
-		return nil, fmt.Errorf("no store at %s (pass -data, or set $AUTHD_DATA, to use another data directory)", path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	st, err := boltstore.Open(path, boltstore.Options{LockTimeout: cliLockTimeout})
+		(&mfaService{Repo: repo, Users: users.NewRepo(st), Realms: realms, Issuer: realmIssuer(func() *dsl.Config { return cfg })}).Register(m)
+		return nil
+	})
 	if err != nil {
-		var le *boltstore.LockedError
-		if !errors.As(err, &le) {
-			return nil, storeError(path, err)
-		}
-		cl, derr := admin.Dial(filepath.Join(data, admin.SocketName))
-		if derr != nil {
-			return nil, fmt.Errorf("%v, and its admin socket does not answer (%v)", storeError(path, err), derr)
-		}
-		return &adminTarget{Caller: remoteMFA{cl}, remote: true, close: func() { cl.Close() }}, nil
-	}
-	repo, _, err := newMFARepo(st, cfg, c.getenv, data)
-	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	svc := &mfaService{Repo: repo, Users: users.NewRepo(st), Issuer: realmIssuer(func() *dsl.Config { return cfg })}
-	if found {
-		names := realmNames(cfg)
-		svc.Realms = func() []string { return names }
-	}
-	mux := admin.NewMux()
-	svc.Register(mux)
-	return &adminTarget{Caller: admin.Local(mux), close: func() { st.Close() }, unchecked: !found}, nil
-}
-
-// remoteMFA explains an older server that lacks these ops.
-type remoteMFA struct{ admin.Caller }
-
-func (r remoteMFA) Call(op string, in, out any) error {
-	err := r.Caller.Call(op, in, out)
-	var ae *admin.Error
-	if errors.As(err, &ae) && ae.Code == admin.CodeUnknownOp {
-		return fmt.Errorf("the running authd does not offer %s (it was built without OTP administration); stop it, or upgrade it", op)
-	}
-	return err
+	c.warnUnchecked(t, f.realm)
+	return t, nil
 }
 
 // mfaCall opens the target, runs one op and closes it.

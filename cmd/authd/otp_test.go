@@ -99,6 +99,14 @@ func TestOTPCommands(t *testing.T) {
 		t.Fatal("the secret is in the store file in the clear")
 	}
 
+	// Every enrolment by hand is an admin entry of the audit log, on the
+	// store as through a server; a secret never is.
+	a := e.run(t, "audit", "-kind", "admin")
+	a.want(t, 0, []string{"op=otp.enroll", "corp/alice", "corp/bob"}, nil)
+	if strings.Contains(a.stdout, "secret=") {
+		t.Errorf("the audit log holds a secret:\n%s", a)
+	}
+
 	// Errors: unknown user, realm typo, bad flags.
 	e.run(t, "otp", "enroll", "-realm", "corp", "carol").oneLineErr(t, `no user "carol" in realm "corp"`)
 	e.run(t, "otp", "enroll", "-realm", "crop", "alice").oneLineErr(t, `did you mean "corp"`)

@@ -61,11 +61,28 @@ type adminTarget struct {
 	unchecked bool
 }
 
-// openAdmin finds the configuration (for the store path and the realms),
-// then opens the store directly, or, when a running authd holds it, dials
-// that server's admin socket. readOnly commands fail on a missing store
-// instead of creating one.
+// localOps registers, on a store no server holds, the admin ops a
+// command calls; the running server serves the same ops on its socket.
+// cfg is nil when no configuration was found, and so is realms (names
+// are then not checked).
+type localOps func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, realms func() []string) error
+
+// openAdmin is openAdminWith for the user, store, keys and audit ops.
 func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarget, error) {
+	return c.openAdminWith(configFlag, dataFlag, readOnly, func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, realms func() []string) error {
+		(&admin.UserService{Repo: users.NewRepo(st), Realms: realms}).Register(m)
+		registerStoreOps(m, st)
+		registerKeyOps(m, st, rotateOffline(st, cfg))
+		return registerAuditOps(m, st)
+	})
+}
+
+// openAdminWith finds the configuration (for the store path and the
+// realms), then opens the store directly with the ops of register, or,
+// when a running authd holds it, dials that server's admin socket. Every
+// op that changes something is audited either way. readOnly commands
+// fail on a missing store instead of creating one.
+func (c *cli) openAdminWith(configFlag, dataFlag string, readOnly bool, register localOps) (*adminTarget, error) {
 	src, found, err := c.findConfig(nil, configFlag)
 	if err != nil {
 		return nil, err
@@ -73,21 +90,22 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 	data := c.dataDir(dataFlag)
 	var (
 		realms func() []string
-		loaded *dsl.Config
+		cfg    *dsl.Config
 	)
 	path := storePath(nil, data)
 	if found {
-		// Admin commands read the configuration for realm names and the
-		// store path only: secrets named by env() need not be set.
-		cfg, diags, _ := c.loadConfig(src, dsl.Options{})
-		if diags.HasErrors() || cfg == nil {
+		// Admin commands read the configuration for realm names, the
+		// store path and token lifetimes only: secrets named by env()
+		// need not be set.
+		loaded, diags, _ := c.loadConfig(src, dsl.Options{})
+		if diags.HasErrors() || loaded == nil {
 			errs, _ := countDiags(diags)
 			return nil, fmt.Errorf("%v (run authd validate)", configErrors(src, max(errs, 1)))
 		}
+		cfg = loaded
 		names := realmNames(cfg)
 		realms = func() []string { return append([]string(nil), names...) }
 		path = storePath(cfg, data)
-		loaded = cfg
 	}
 
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && readOnly {
@@ -107,17 +125,35 @@ func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarge
 		if derr != nil {
 			return nil, fmt.Errorf("%v, and its admin socket does not answer (%v)", storeError(path, err), derr)
 		}
-		return &adminTarget{Caller: cl, remote: true, close: func() { cl.Close() }}, nil
+		return &adminTarget{Caller: olderServer{cl}, remote: true, close: func() { cl.Close() }}, nil
 	}
 	mux := admin.NewMux()
-	(&admin.UserService{Repo: users.NewRepo(st), Realms: realms}).Register(mux)
-	registerStoreOps(mux, st)
-	registerKeyOps(mux, st, rotateOffline(st, loaded))
-	if err := registerAuditOps(mux, st); err != nil {
+	if err := register(mux, st, cfg, realms); err != nil {
 		st.Close()
 		return nil, err
 	}
 	return &adminTarget{Caller: admin.Local(auditedLocal(mux, st)), close: func() { st.Close() }, unchecked: !found}, nil
+}
+
+// olderServer explains an op a running authd of an older version does
+// not serve, instead of "unknown op".
+type olderServer struct{ admin.Caller }
+
+func (o olderServer) Call(op string, in, out any) error {
+	err := o.Caller.Call(op, in, out)
+	var ae *admin.Error
+	if errors.As(err, &ae) && ae.Code == admin.CodeUnknownOp {
+		return fmt.Errorf("the running authd does not serve %s (an older version?); stop it, or upgrade it", op)
+	}
+	return err
+}
+
+// warnUnchecked says, once the command works on the store itself, that
+// realm names cannot be checked; through a server they are.
+func (c *cli) warnUnchecked(t *adminTarget, realm string) {
+	if t.unchecked {
+		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", realm)
+	}
 }
 
 // registerStoreOps adds the ops that need the store itself.

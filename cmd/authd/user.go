@@ -90,9 +90,7 @@ func (c *cli) open(f *userFlags, readOnly bool) (*adminTarget, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.unchecked {
-		fmt.Fprintf(c.stderr, "authd: warning: no configuration found (-config, $AUTHD_CONFIG, *.hcl in .), so realm %q is not checked\n", f.realm)
-	}
+	c.warnUnchecked(t, f.realm)
 	return t, nil
 }
 
