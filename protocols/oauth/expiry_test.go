@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/protocols/oauth"
 	"github.com/authd/authd/protocols/oauth/internal/oauthtest"
+	"github.com/authd/authd/protocols/oauth/storage"
 )
 
 // TestCodeExchangeExpiry: the access, refresh and ID tokens of an
@@ -81,6 +83,95 @@ func TestCodeExchangeExpiry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRefreshTokenWithoutExpiry: a refresh token stored without an expiry
+// — as code exchanges stored them before e003541; here one issued while
+// the relying party's refresh_token_ttl was never — lives only as long as
+// refresh_token_ttl says now: it is refused after issue + ttl and the
+// sweeper drops it, while a relying party whose refresh_token_ttl is still
+// never keeps refreshing.
+func TestRefreshTokenWithoutExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		later   time.Duration // the cli relying party's refresh_token_ttl after issue
+		expires bool
+	}{
+		{"refresh_token_ttl-still-never", oauth.Never, false},
+		{"refresh_token_ttl-set-since", time.Second, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fx := start(t, func(c *oauth.Config) {
+				for _, cl := range c.Clients {
+					if cl.ID == "cli" {
+						cl.RefreshTokenTTL = oauth.Never
+						cl.Introspectors = append(cl.Introspectors, "rs")
+					}
+				}
+			})
+			setRefreshTTL := func(d time.Duration) {
+				t.Helper()
+				var cs []*oauth.Client
+				for _, cl := range fx.Config.Clients {
+					c := *cl
+					if c.ID == "cli" {
+						c.RefreshTokenTTL = d
+					}
+					cs = append(cs, &c)
+				}
+				if err := fx.Provider.SetClients(cs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tok := tokenReq(t, fx, "cli", oauthtest.CLISecret, url.Values{"grant_type": {"password"}, "username": {oauthtest.Alice}, "password": {oauthtest.AlicePassword}, "scope": {"openid"}}).ok(t)
+			issued := time.Now()
+			if tok.RefreshToken == "" {
+				t.Fatal("no refresh token")
+			}
+			if out := introspect(t, fx, "rs", oauthtest.RSSecret, tok.RefreshToken); out["active"] != true || out["exp"] != nil {
+				t.Fatalf("a refresh token of a relying party whose refresh_token_ttl is never: %v", out)
+			}
+			if tc.expires {
+				// Its expiry follows refresh_token_ttl as it is now.
+				setRefreshTTL(time.Hour)
+				introspectExp(t, fx, tok.RefreshToken, issued, time.Hour)
+			}
+			setRefreshTTL(tc.later)
+			waitPast(issued.Add(time.Second + 50*time.Millisecond))
+			if tc.expires {
+				r := refresh(t, fx, "cli", oauthtest.CLISecret, tok.RefreshToken).fails(t, http.StatusBadRequest, "invalid_grant")
+				if !strings.Contains(r.Description, "expired") {
+					t.Errorf("refused for another reason than expiry: %s", r.Description)
+				}
+			}
+
+			mustEqual(t, "refresh tokens stored before the sweep", refreshRecords(t, fx), 1)
+			if _, err := fx.Provider.Sweep(time.Now().AddDate(1, 0, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.expires {
+				mustEqual(t, "refresh tokens stored after the sweep", refreshRecords(t, fx), 0)
+				return
+			}
+			mustEqual(t, "refresh tokens stored after the sweep", refreshRecords(t, fx), 1)
+			if refresh(t, fx, "cli", oauthtest.CLISecret, tok.RefreshToken).ok(t).RefreshToken == "" {
+				t.Error("no new refresh token")
+			}
+		})
+	}
+}
+
+// refreshRecords counts the refresh tokens in the fixture's store.
+func refreshRecords(t *testing.T, fx *oauthtest.Fixture) int {
+	t.Helper()
+	n := 0
+	if err := fx.KV.View(func(tx store.Tx) error {
+		return tx.ForEach(storage.BucketRefresh, nil, func(_, _ []byte) error { n++; return nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // introspectExp introspects token as the resource server "rs" and checks

@@ -164,13 +164,14 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 	p.ring.Store(ring)
 
 	p.store = storage.New(kv, storage.Options{
-		Clients:        p.GetClient,
-		Authenticate:   p.authenticateOwner,
-		NewSession:     func() fosite.Session { return NewSession() },
-		RefreshGrace:   cfg.RefreshGrace,
-		CodeLifespan:   cfg.AuthorizeCodeTTL,
-		AccessLifespan: DefaultAccessTokenTTL,
-		Log:            p.log,
+		Clients:         p.GetClient,
+		Authenticate:    p.authenticateOwner,
+		NewSession:      func() fosite.Session { return NewSession() },
+		RefreshGrace:    cfg.RefreshGrace,
+		CodeLifespan:    cfg.AuthorizeCodeTTL,
+		AccessLifespan:  DefaultAccessTokenTTL,
+		RefreshLifespan: DefaultRefreshTokenTTL,
+		Log:             p.log,
 	})
 	p.fcfg = &fosite.Config{
 		AccessTokenLifespan:            DefaultAccessTokenTTL,
@@ -284,6 +285,11 @@ func (p *Provider) SetClients(cs []*Client) error {
 	}
 	set.claims = sortedKeys(claims)
 	p.clients.Store(set)
+	if p.store != nil {
+		// A refresh_token_ttl may no longer be never: the store's next
+		// sweep gives such a client's unexpiring tokens their expiry.
+		p.store.ClientsChanged()
+	}
 	return nil
 }
 

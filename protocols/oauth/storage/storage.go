@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/ory/fosite"
@@ -109,17 +110,27 @@ type Options struct {
 	Now func() time.Time
 	// RefreshGrace: see DefaultRefreshGrace. Negative disables it.
 	RefreshGrace time.Duration
-	// CodeLifespan and AccessLifespan bound records whose session carries no
-	// expiry (fosite always sets one; these are the fallback for the index).
-	CodeLifespan   time.Duration
-	AccessLifespan time.Duration
-	Log            *slog.Logger
+	// CodeLifespan bounds codes whose session carries no expiry (fosite
+	// always sets one; this is the fallback for the index).
+	CodeLifespan time.Duration
+	// AccessLifespan and RefreshLifespan are the token lifetimes of a
+	// client that names none of its own (fosite.ClientWithCustomTokenLifespans,
+	// where a negative lifetime is never), for tokens whose session carries
+	// no expiry: see fallbackExpiry. Defaults 1 h and 30 days; a negative
+	// RefreshLifespan is never.
+	AccessLifespan  time.Duration
+	RefreshLifespan time.Duration
+	Log             *slog.Logger
 }
 
 // Store implements every fosite storage interface authd composes.
 type Store struct {
 	kv   store.KV
 	opts Options
+	// recheck: refresh tokens stored without an expiry are to be given the
+	// one their client's lifetime implies at the next Sweep (at start, and
+	// after ClientsChanged); see expireUnexpiring.
+	recheck atomic.Bool
 }
 
 var (
@@ -146,13 +157,18 @@ func New(kv store.KV, opts Options) *Store {
 	if opts.AccessLifespan <= 0 {
 		opts.AccessLifespan = time.Hour
 	}
+	if opts.RefreshLifespan == 0 {
+		opts.RefreshLifespan = 30 * 24 * time.Hour
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
 	if opts.NewSession == nil {
 		opts.NewSession = func() fosite.Session { return openid.NewDefaultSession() }
 	}
-	return &Store{kv: kv, opts: opts}
+	s := &Store{kv: kv, opts: opts}
+	s.recheck.Store(true)
+	return s
 }
 
 // ---- transactions ----
@@ -256,6 +272,8 @@ func (s *Store) newRecord(req fosite.Requester, kind byte, accessSig string) ([]
 	return r.encode(), r, nil
 }
 
+// expiryOf is when the record of req ends (unix nanos; 0: never), for its
+// header and the expiry index.
 func (s *Store) expiryOf(req fosite.Requester, kind byte) int64 {
 	var exp time.Time
 	sess := req.GetSession()
@@ -267,25 +285,85 @@ func (s *Store) expiryOf(req fosite.Requester, kind byte) int64 {
 		if exp.IsZero() {
 			exp = req.GetRequestedAt().Add(s.opts.CodeLifespan)
 		}
-	case kindAccess:
+	case kindAccess, kindRefresh:
+		tt := tokenType(kind)
 		if sess != nil {
-			exp = sess.GetExpiresAt(fosite.AccessToken)
+			exp = sess.GetExpiresAt(tt)
 		}
 		if exp.IsZero() {
-			exp = req.GetRequestedAt().Add(s.opts.AccessLifespan)
-		}
-	case kindRefresh:
-		if sess != nil {
-			exp = sess.GetExpiresAt(fosite.RefreshToken)
+			exp = s.fallbackExpiry(req.GetClient(), req.GetRequestedAt(), tt)
 		}
 		if exp.IsZero() {
 			return 0 // never expires
 		}
-		// Keep the record past its expiry by the grace window, so a
-		// parallel refresh that read it just before still finds it.
-		exp = exp.Add(max(s.opts.RefreshGrace, 0))
+		if kind == kindRefresh {
+			exp = s.withGrace(exp)
+		}
 	}
 	return exp.UnixNano()
+}
+
+// withGrace keeps a refresh token's record past its expiry by the grace
+// window, so a parallel refresh that read it just before still finds it.
+func (s *Store) withGrace(exp time.Time) time.Time {
+	return exp.Add(max(s.opts.RefreshGrace, 0))
+}
+
+// tokenType is the token type of an access or refresh token record ("" for
+// other kinds).
+func tokenType(kind byte) fosite.TokenType {
+	switch kind {
+	case kindAccess:
+		return fosite.AccessToken
+	case kindRefresh:
+		return fosite.RefreshToken
+	}
+	return ""
+}
+
+// unnamedExpiry is the expiry of a token whose stored session names none
+// (zero: never): fallbackExpiry, or the record's own expiry (less the
+// grace window for a refresh token) when that is earlier — the lifetime
+// the token was stored with, or an earlier build's fallback for access
+// tokens — so a token never outlives its record: the sweeper drops the
+// record then. Not that of a rotated refresh token: it may be the reuse
+// window (DefaultReuseWindow), and a refresh within the grace window
+// passes the expiry on to the new token.
+func (s *Store) unnamedExpiry(r *record, c fosite.Client, issued time.Time, tt fosite.TokenType) time.Time {
+	exp := s.fallbackExpiry(c, issued, tt)
+	if r.expires != 0 && r.usedAt == 0 {
+		stored := time.Unix(0, r.expires).UTC()
+		if tt == fosite.RefreshToken {
+			stored = stored.Add(-max(s.opts.RefreshGrace, 0))
+		}
+		if exp.IsZero() || stored.Before(exp) {
+			exp = stored
+		}
+	}
+	return exp
+}
+
+// fallbackExpiry is the expiry of an access or refresh token whose session
+// names none: its issue time plus the lifetime its client is configured
+// with now (Options.AccessLifespan or RefreshLifespan for a client that
+// names none); zero when that lifetime is never (negative). fosite always
+// sets an expiry unless the lifetime is never, so a token without one
+// either never expires or lost its expiry — to a bug (as code exchanges
+// before e003541 did), or to a client whose lifetime was never when the
+// token was issued and no longer is. Either way, it must end when its
+// client's lifetime says.
+func (s *Store) fallbackExpiry(c fosite.Client, issued time.Time, tt fosite.TokenType) time.Time {
+	def := s.opts.AccessLifespan
+	if tt == fosite.RefreshToken {
+		def = s.opts.RefreshLifespan
+	}
+	// The record keeps no grant type (fosite stores sanitized forms);
+	// authd's clients have one lifetime per token type.
+	d := fosite.GetEffectiveLifespan(c, "", tt, def)
+	if d < 0 {
+		return time.Time{}
+	}
+	return issued.Add(d)
 }
 
 // put stores a fresh record with its index entries.
@@ -347,8 +425,10 @@ func (s *Store) load(kind byte, key string) (*record, error) {
 }
 
 // hydrate turns a record back into a fosite request, decoding the session
-// into session (or a fresh one).
-func (s *Store) hydrate(ctx context.Context, r *record, session fosite.Session) (fosite.Requester, error) {
+// into session (or a fresh one). For an access or refresh token (tt) whose
+// session names no expiry it sets one (see unnamedExpiry), so fosite
+// refuses the token after it and introspection shows it.
+func (s *Store) hydrate(ctx context.Context, r *record, tt fosite.TokenType, session fosite.Session) (fosite.Requester, error) {
 	sr, err := unmarshalRequest(r.body)
 	if err != nil {
 		return nil, fmt.Errorf("storage: decoding request: %w", err)
@@ -365,6 +445,11 @@ func (s *Store) hydrate(ctx context.Context, r *record, session fosite.Session) 
 	if len(sr.Session) > 0 {
 		if err := decodeSession(sr.Session, session); err != nil {
 			return nil, fmt.Errorf("storage: decoding session: %w", err)
+		}
+	}
+	if tt != "" && session.GetExpiresAt(tt).IsZero() {
+		if exp := s.unnamedExpiry(r, client, sr.RequestedAt, tt); !exp.IsZero() {
+			session.SetExpiresAt(tt, exp)
 		}
 	}
 	form := url.Values{}
@@ -394,7 +479,7 @@ func (s *Store) get(ctx context.Context, kind byte, key string, session fosite.S
 	if r == nil {
 		return nil, nil, fosite.ErrNotFound
 	}
-	req, err := s.hydrate(ctx, r, session)
+	req, err := s.hydrate(ctx, r, tokenType(kind), session)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -688,7 +773,18 @@ func (s *Store) Authenticate(ctx context.Context, name, secret string) (string, 
 // ---- sweeping ----
 
 // Sweep deletes records that expired before now and returns how many went.
+// Its first run (and the first after ClientsChanged) also gives refresh
+// tokens stored without an expiry the one their client's lifetime implies
+// (see expireUnexpiring), so they are swept too once it has passed.
 func (s *Store) Sweep(now time.Time) (int, error) {
+	if s.recheck.Swap(false) {
+		if n, err := s.expireUnexpiring(); err != nil {
+			s.recheck.Store(true) // again at the next sweep
+			s.opts.Log.Error("giving oauth refresh tokens stored without an expiry one", "err", err)
+		} else if n > 0 {
+			s.opts.Log.Info("gave oauth refresh tokens stored without an expiry the one their client's lifetime implies", "count", n)
+		}
+	}
 	var keys [][]byte
 	limit := now.UnixNano()
 	err := s.kv.View(func(tx store.Tx) error {
@@ -728,6 +824,102 @@ func (s *Store) Sweep(now time.Time) (int, error) {
 		}
 	}
 	return len(keys), nil
+}
+
+// ClientsChanged tells the store that the clients' lifetimes may have
+// changed (a configuration reload): the next Sweep looks at the refresh
+// tokens stored without an expiry again, for a client whose
+// refresh_token_ttl is no longer never.
+func (s *Store) ClientsChanged() { s.recheck.Store(true) }
+
+// expireUnexpiring gives every refresh token stored without an expiry
+// whose client's lifetime is not never the expiry hydrate gives it (issue
+// time + lifetime, plus the grace window, see fallbackExpiry), with its
+// expiry index entry, and returns how many it changed. Such a token has no
+// index entry, so Sweep would never find it: the store holds them when a
+// build before e003541 issued them (code exchanges stored tokens without
+// expiry) or when their client's lifetime was never then.
+//
+// It reads every refresh token's header, so Sweep runs it once per process
+// and after ClientsChanged, not at every sweep; records it changes are
+// found through the index from then on. (Access tokens always got an index
+// entry, at issue + Options.AccessLifespan; codes too.)
+func (s *Store) expireUnexpiring() (int, error) {
+	type candidate struct {
+		key      []byte
+		clientID string
+		issued   time.Time
+	}
+	var cands []candidate
+	err := s.kv.View(func(tx store.Tx) error {
+		return tx.ForEach(BucketRefresh, nil, func(k, v []byte) error {
+			if h, err := decodeHeader(v); err != nil || h.expires != 0 {
+				return nil
+			}
+			r, err := decodeRecord(v)
+			if err != nil {
+				return nil
+			}
+			sr, err := unmarshalRequest(r.body)
+			if err != nil {
+				return nil
+			}
+			cands = append(cands, candidate{append([]byte(nil), k...), sr.ClientID, sr.RequestedAt})
+			return nil
+		})
+	})
+	if err != nil || len(cands) == 0 {
+		return 0, err
+	}
+	type change struct {
+		key []byte
+		exp int64
+	}
+	var changes []change
+	for _, c := range cands {
+		// A client no longer configured gets the default lifetime: its
+		// tokens do not work now, but the client may come back.
+		client, err := s.opts.Clients(context.Background(), c.clientID)
+		if err != nil {
+			client = nil
+		}
+		if exp := s.fallbackExpiry(client, c.issued, fosite.RefreshToken); !exp.IsZero() {
+			changes = append(changes, change{c.key, s.withGrace(exp).UnixNano()})
+		}
+	}
+	n := 0
+	const chunk = 500
+	for i := 0; i < len(changes); i += chunk {
+		part := changes[i:min(i+chunk, len(changes))]
+		m := 0
+		if err := s.kv.Update(func(tx store.Tx) error {
+			m = 0
+			for _, c := range part {
+				// Rotated, revoked or given an expiry since it was read:
+				// leave it.
+				v := tx.Get(BucketRefresh, c.key)
+				if v == nil {
+					continue
+				}
+				h, err := decodeHeader(v)
+				if err != nil || h.expires != 0 {
+					continue
+				}
+				if err := tx.Put(BucketRefresh, c.key, withFlags(v, h.active, h.usedAt, c.exp)); err != nil {
+					return err
+				}
+				if err := tx.Put(BucketExpiry, expiryKey(c.exp, kindRefresh, string(c.key)), nil); err != nil {
+					return err
+				}
+				m++
+			}
+			return nil
+		}); err != nil {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
 }
 
 // RunSweeper sweeps every interval until ctx ends.

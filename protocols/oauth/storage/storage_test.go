@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/url"
@@ -34,17 +35,30 @@ var testClient = &fosite.DefaultClient{ID: "app", GrantTypes: fosite.Arguments{"
 
 func newStore(t *testing.T, kv store.KV) (*storage.Store, *clock) {
 	t.Helper()
+	return newStoreClients(t, kv, func(_ context.Context, id string) (fosite.Client, error) {
+		if id == testClient.ID {
+			return testClient, nil
+		}
+		return nil, fosite.ErrNotFound
+	})
+}
+
+const (
+	defaultAccess  = 3 * time.Hour
+	defaultRefresh = 48 * time.Hour
+	grace          = 5 * time.Second
+)
+
+func newStoreClients(t *testing.T, kv store.KV, clients func(context.Context, string) (fosite.Client, error)) (*storage.Store, *clock) {
+	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)}
 	s := storage.New(kv, storage.Options{
-		Clients: func(_ context.Context, id string) (fosite.Client, error) {
-			if id == testClient.ID {
-				return testClient, nil
-			}
-			return nil, fosite.ErrNotFound
-		},
-		NewSession:   func() fosite.Session { return &fosite.DefaultSession{} },
-		Now:          clk.now,
-		RefreshGrace: 5 * time.Second,
+		Clients:         clients,
+		NewSession:      func() fosite.Session { return &fosite.DefaultSession{} },
+		Now:             clk.now,
+		RefreshGrace:    grace,
+		AccessLifespan:  defaultAccess,
+		RefreshLifespan: defaultRefresh,
 	})
 	return s, clk
 }
@@ -220,6 +234,172 @@ func TestClientRemovedKillsItsTokens(t *testing.T) {
 	}
 	if _, err := s.GetAccessTokenSession(ctx, "at", nil); !errors.Is(err, fosite.ErrNotFound) {
 		t.Errorf("token of a removed client: %v", err)
+	}
+}
+
+// TestRotatedNeverExpiringRefreshToken: a refresh token that never expires
+// is still unexpiring when read within the grace window after its
+// rotation (its record then carries the reuse window as its expiry, which
+// a parallel refresh would pass on to the new token), and the sweeper
+// drops it after the reuse window.
+func TestRotatedNeverExpiringRefreshToken(t *testing.T) {
+	never := &ttlClient{DefaultClient: testClient, lifespans: map[fosite.TokenType]time.Duration{fosite.RefreshToken: -1}}
+	s, clk := newStoreClients(t, memstore.New(), func(context.Context, string) (fosite.Client, error) { return never, nil })
+	ctx := context.Background()
+	req := request("grant", clk, 0)
+	req.Client, req.Session = never, &fosite.DefaultSession{Subject: "alice"}
+	if err := s.CreateRefreshTokenSession(ctx, "rt", "", req); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.BeginTX(ctx)
+	if err := s.RotateRefreshToken(c, "grant", "rt"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetRefreshTokenSession(ctx, "rt", nil)
+	if err != nil {
+		t.Fatalf("within the grace window: %v", err)
+	}
+	if exp := got.GetSession().GetExpiresAt(fosite.RefreshToken); !exp.IsZero() {
+		t.Errorf("refresh token expiry %v, want none", exp)
+	}
+	if n, err := s.Sweep(clk.now().Add(storage.DefaultReuseWindow + time.Second)); err != nil || n != 1 {
+		t.Errorf("swept %d (%v) after the reuse window, want 1", n, err)
+	}
+}
+
+// ttlClient has its own token lifetimes, as authd's relying parties do
+// (negative: never).
+type ttlClient struct {
+	*fosite.DefaultClient
+	lifespans map[fosite.TokenType]time.Duration
+}
+
+func (c *ttlClient) GetEffectiveLifespan(_ fosite.GrantType, tt fosite.TokenType, fallback time.Duration) time.Duration {
+	return cmp.Or(c.lifespans[tt], fallback)
+}
+
+// TestTokenWithoutExpiry: an access or refresh token whose stored session
+// names no expiry — as code exchanges stored them before e003541, or a
+// token of a client whose lifetime was never — expires at its issue time
+// plus its client's lifetime as configured now (the default when the
+// client names none), unless that lifetime is never, or earlier at the
+// lifetime it was stored with; and the sweeper drops it then, records
+// stored by earlier builds (no expiry in the record, no index entry)
+// included.
+func TestTokenWithoutExpiry(t *testing.T) {
+	const never = -1
+	lifetimes := func(access, refresh time.Duration) fosite.Client {
+		return &ttlClient{DefaultClient: testClient, lifespans: map[fosite.TokenType]time.Duration{fosite.AccessToken: access, fosite.RefreshToken: refresh}}
+	}
+	for _, tc := range []struct {
+		name string
+		tt   fosite.TokenType
+		// issued is the client when the token is stored, later when it is
+		// used; reload: the store has swept once in between and is told
+		// the clients changed.
+		issued, later fosite.Client
+		reload        bool
+		want          time.Duration // after issue; never: no expiry
+		swept         time.Duration // after issue (refresh tokens: and grace); zero: want
+	}{
+		{"refresh-client-lifetime", fosite.RefreshToken, lifetimes(time.Hour, 2*time.Hour), nil, false, 2 * time.Hour, 0},
+		{"refresh-default-lifetime", fosite.RefreshToken, testClient, nil, false, defaultRefresh, 0},
+		{"refresh-never", fosite.RefreshToken, lifetimes(time.Hour, never), nil, false, never, 0},
+		// Stored as builds before e003541 left a code exchange's token:
+		// no expiry in the record, no index entry.
+		{"refresh-stored-without-expiry", fosite.RefreshToken, lifetimes(time.Hour, never), lifetimes(time.Hour, 2*time.Hour), false, 2 * time.Hour, 0},
+		{"refresh-lifetime-no-longer-never-on-reload", fosite.RefreshToken, lifetimes(time.Hour, never), lifetimes(time.Hour, 2*time.Hour), true, 2 * time.Hour, 0},
+		// A lifetime changed since: the token keeps the one it was
+		// stored with, as tokens with an expiry do, or ends earlier.
+		{"refresh-lifetime-never-since", fosite.RefreshToken, lifetimes(time.Hour, 2*time.Hour), lifetimes(time.Hour, never), false, 2 * time.Hour, 0},
+		{"refresh-lifetime-longer-since", fosite.RefreshToken, lifetimes(time.Hour, 2*time.Hour), lifetimes(time.Hour, 3*time.Hour), false, 2 * time.Hour, 0},
+		{"refresh-lifetime-shorter-since", fosite.RefreshToken, lifetimes(time.Hour, 2*time.Hour), lifetimes(time.Hour, time.Hour), false, time.Hour, 2 * time.Hour},
+		{"access-client-lifetime", fosite.AccessToken, lifetimes(time.Hour, 2*time.Hour), nil, false, time.Hour, 0},
+		{"access-default-lifetime", fosite.AccessToken, testClient, nil, false, defaultAccess, 0},
+		{"access-never", fosite.AccessToken, lifetimes(never, 2*time.Hour), nil, false, never, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			current := tc.issued
+			s, clk := newStoreClients(t, memstore.New(), func(_ context.Context, id string) (fosite.Client, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return current, nil
+			})
+			ctx := context.Background()
+			issued := clk.now()
+			req := request("grant", clk, 0)
+			req.Client = tc.issued
+			req.Session = &fosite.DefaultSession{Subject: "alice"} // no expiries
+			store := s.CreateAccessTokenSession
+			get := s.GetAccessTokenSession
+			if tc.tt == fosite.RefreshToken {
+				store = func(ctx context.Context, sig string, r fosite.Requester) error {
+					return s.CreateRefreshTokenSession(ctx, sig, "", r)
+				}
+				get = s.GetRefreshTokenSession
+			}
+			if tc.later != nil && tc.reload {
+				if _, err := s.Sweep(issued); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := store(ctx, "tok", req); err != nil {
+				t.Fatal(err)
+			}
+			if tc.later != nil {
+				if tc.reload {
+					if _, err := s.Sweep(issued); err != nil {
+						t.Fatal(err)
+					}
+					s.ClientsChanged()
+				}
+				mu.Lock()
+				current = tc.later
+				mu.Unlock()
+			}
+
+			got, err := get(ctx, "tok", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := time.Time{}
+			if tc.want != never {
+				want = issued.Add(tc.want)
+			}
+			if exp := got.GetSession().GetExpiresAt(tc.tt); !exp.Equal(want) {
+				t.Errorf("%s expiry %v, want %v (zero: never)", tc.tt, exp, want)
+			}
+
+			// The record is kept until its expiry (refresh tokens: and the
+			// grace window), then swept.
+			end := issued.AddDate(100, 0, 0)
+			if tc.want != never {
+				end = issued.Add(cmp.Or(tc.swept, tc.want))
+				if tc.tt == fosite.RefreshToken {
+					end = end.Add(grace)
+				}
+			}
+			if _, err := s.Sweep(end.Add(-time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := get(ctx, "tok", nil); err != nil {
+				t.Fatalf("swept before its expiry: %v", err)
+			}
+			if tc.want == never {
+				return
+			}
+			clk.add(end.Sub(issued))
+			if n, err := s.Sweep(end.Add(time.Second)); err != nil || n != 1 {
+				t.Errorf("swept %d (%v) after its expiry, want 1", n, err)
+			}
+			if _, err := get(ctx, "tok", nil); !errors.Is(err, fosite.ErrNotFound) {
+				t.Errorf("after its expiry and a sweep: %v, want ErrNotFound", err)
+			}
+		})
 	}
 }
 
