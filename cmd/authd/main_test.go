@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -550,6 +554,7 @@ func TestQuickstart(t *testing.T) {
 			t.Fatalf("banner commands: %v\n%s\n%s", err, strings.Join(script, "\n"), b)
 		}
 	}
+	quickstartPush(t, e, s.addr, user, password)
 	if code := s.stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -597,4 +602,48 @@ func field(t *testing.T, out, label string) string {
 		t.Fatalf("nothing after %q", label)
 	}
 	return f[0]
+}
+
+// quickstartPush is README's "approve a push on this machine" on the quick
+// start: the push journey, its enrolment URI copied from the raw answer
+// (as from curl's output) into authd authenticator, then the push
+// approved with the number the login shows.
+func quickstartPush(t *testing.T, e env, addr, user, password string) {
+	t.Helper()
+	api := "http://" + addr + "/api/v1/realms/demo/journeys/push/authenticate"
+	session := postJSON(t, api, map[string]any{})["session"].(string)
+	step := func(cbs ...map[string]any) string {
+		t.Helper()
+		if cbs == nil {
+			cbs = []map[string]any{}
+		}
+		b, _ := json.Marshal(map[string]any{"session": session, "callbacks": cbs})
+		resp, err := http.Post(api, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d %s", api, resp.StatusCode, raw)
+		}
+		return string(raw)
+	}
+	raw := step(map[string]any{"id": "username", "value": user}, map[string]any{"id": "password", "value": password})
+	uri := regexp.MustCompile(`authd://enroll\?[^"]*`).FindString(raw)
+	if !strings.Contains(raw, `"node":"register"`) || !strings.Contains(uri, "&secret=") {
+		t.Fatalf("a user without a phone is offered an enrolment URI with its & as they are:\n%s", raw)
+	}
+	state := filepath.Join(e.dir, "phone.json")
+	e.run(t, "authenticator", "enroll", "-state", state, uri).want(t, 0, []string{"enrolled " + user + "@demo"}, nil)
+	raw = step()
+	number := regexp.MustCompile(`"challenge_number":(\d+)`).FindStringSubmatch(raw)
+	if !strings.Contains(raw, `"node":"wait"`) || number == nil {
+		t.Fatalf("after the enrolment, the push wait with a number:\n%s", raw)
+	}
+	e.run(t, "authenticator", "pending", "-state", state).want(t, 0, []string{"Sign-in to authd demo as " + user, number[1]}, nil)
+	e.run(t, "authenticator", "approve", "-state", state, "-number", number[1]).want(t, 0, []string{"approved"}, nil)
+	if raw = step(); !strings.Contains(raw, `"outcome":"success"`) {
+		t.Fatalf("after the approval:\n%s", raw)
+	}
 }

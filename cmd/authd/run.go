@@ -1130,6 +1130,9 @@ The password is shown only this once. Log in with the journey API:
   S=$(curl -s -H 'Content-Type: application/json' -d '{}' %s | sed -E 's/.*"session":"([^"]+)".*/\1/')
   curl -s -H 'Content-Type: application/json' %s -d '{"session":"'"$S"'","callbacks":[{"id":"username","value":"%s"},{"id":"password","value":"%s"}]}'
 
+Journey "push" adds a push to a phone: README.md, step 3, approves one on
+this machine with authd authenticator.
+
 Next: write your own *.hcl files (see examples/) and run authd validate.
 
 `, base, realm, journey, quickstartUser, password, url, url, quickstartUser, password)

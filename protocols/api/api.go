@@ -363,11 +363,18 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, limit int64) *Err
 	return nil
 }
 
+// writeJSON answers with v. '&', '<' and '>' are written as they are,
+// not as \u0026...: enrolment URIs hold '&', and people copy them from
+// curl's output into `authd authenticator enroll`. nosniff keeps browsers
+// from reading the JSON as anything but JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 func clientIP(r *http.Request) string {
