@@ -67,6 +67,8 @@ func (n *passwordCheck) Process(_ context.Context, nc *engine.Context) (engine.R
 		return engine.Next("success"), nil
 	case users.AccountLocked:
 		return engine.Result{Outcome: "locked", Reason: "account locked"}, nil
+	case users.LockedNow:
+		return engine.Result{Outcome: "locked", Reason: "wrong password; account locked"}, nil
 	default:
 		return badCredentials, nil
 	}

@@ -31,6 +31,11 @@ func userEnv(t *testing.T) *env {
 
 func checkPassword(t *testing.T, e *env, user, pw string) engine.Outcome {
 	t.Helper()
+	return checkPasswordResult(t, e, user, pw).Outcome
+}
+
+func checkPasswordResult(t *testing.T, e *env, user, pw string) engine.Result {
+	t.Helper()
 	n := build(t, "password_check", ``)
 	e.session.User = user
 	nc := e.ctx("check", nil)
@@ -39,7 +44,7 @@ func checkPassword(t *testing.T, e *env, user, pw string) engine.Outcome {
 	if nc.Transient("password") != "" {
 		t.Error("password_check left the password in the transient values")
 	}
-	return res.Outcome
+	return res
 }
 
 func TestPasswordCheck(t *testing.T) {
@@ -61,10 +66,20 @@ func TestPasswordCheck(t *testing.T) {
 func TestPasswordCheckLockout(t *testing.T) {
 	e := userEnv(t)
 	e.realm.Lockout = &engine.Lockout{MaxFailures: 2, Window: time.Hour, Duration: time.Hour}
-	checkPassword(t, e, "alice", "wrong")
-	checkPassword(t, e, "alice", "wrong")
-	if o := checkPassword(t, e, "alice", "correct horse"); o != "locked" {
-		t.Errorf("after two failures with max_failures = 2: %s, want locked", o)
+	// The audit log tells the failure that locked the account from the
+	// attempts refused because it is locked.
+	for i, want := range []engine.Result{
+		{Outcome: "failure", Reason: "wrong password or unknown user"},
+		{Outcome: "locked", Reason: "wrong password; account locked"},
+		{Outcome: "locked", Reason: "account locked"},
+	} {
+		pw := "wrong"
+		if i == 2 {
+			pw = "correct horse" // not even checked while locked
+		}
+		if got := checkPasswordResult(t, e, "alice", pw); got.Outcome != want.Outcome || got.Reason != want.Reason {
+			t.Errorf("attempt %d with max_failures = 2: %s (%q), want %s (%q)", i+1, got.Outcome, got.Reason, want.Outcome, want.Reason)
+		}
 	}
 }
 

@@ -34,7 +34,8 @@ type CheckResult int
 const (
 	PasswordOK    CheckResult = iota // the password matches
 	PasswordWrong                    // wrong password, or no such user
-	AccountLocked                    // locked out (before, or by this failure); a locked account's password is not checked
+	AccountLocked                    // locked out already: a locked account's password is not checked
+	LockedNow                        // a wrong password, and the failure that locked the account
 )
 
 // String names the verdict for logs and audit lines.
@@ -46,6 +47,8 @@ func (c CheckResult) String() string {
 		return "wrong"
 	case AccountLocked:
 		return "locked"
+	case LockedNow:
+		return "wrong, now locked"
 	}
 	return fmt.Sprintf("CheckResult(%d)", int(c))
 }
@@ -259,7 +262,9 @@ const maxCheckTries = 3
 // the same verification (against the realm's decoy hash, of the scheme and
 // cost most of its users have: see decoy.go) and, with a policy, the same
 // write transaction. A locked account returns AccountLocked without
-// verifying; the failure that reaches the limit returns AccountLocked too.
+// verifying; the failure that reaches the limit returns LockedNow, so the
+// audit log tells the attempt that locked an account from those it then
+// refused.
 //
 // The hash is verified outside the write transaction, so slow hashing never
 // holds the store's single writer; the counters are then updated in one
@@ -334,7 +339,7 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 				return save(tx, cur)
 			default:
 				if applyFailure(cur, policy, now) {
-					result = AccountLocked
+					result = LockedNow
 				}
 				return save(tx, cur)
 			}

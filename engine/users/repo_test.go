@@ -262,7 +262,7 @@ func TestLockout(t *testing.T) {
 		{"crossing the limit locks for Duration", policy, []step{
 			{0, "bad", PasswordWrong, 1, false},
 			{1 * m, "bad", PasswordWrong, 2, false},
-			{2 * m, "bad", AccountLocked, 0, true},
+			{2 * m, "bad", LockedNow, 0, true},
 			{3 * m, "right", AccountLocked, 0, true}, // not verified while locked
 			{16 * m, "bad", AccountLocked, 0, true},  // and not extended
 			{17 * m, "right", PasswordOK, 0, false},  // 2m + 15m: expired
@@ -272,12 +272,12 @@ func TestLockout(t *testing.T) {
 			{5 * m, "bad", PasswordWrong, 2, false},
 			{10 * m, "bad", PasswordWrong, 1, false}, // the first failure is 10m old: a new window
 			{11 * m, "bad", PasswordWrong, 2, false},
-			{19 * m, "bad", AccountLocked, 0, true}, // within 10m of the failure at 10m
+			{19 * m, "bad", LockedNow, 0, true}, // within 10m of the failure at 10m
 		}},
 		{"an expired lock gives a full allowance", policy, []step{
 			{0, "bad", PasswordWrong, 1, false},
 			{0, "bad", PasswordWrong, 2, false},
-			{0, "bad", AccountLocked, 0, true},
+			{0, "bad", LockedNow, 0, true},
 			{15 * m, "bad", PasswordWrong, 1, false},
 			{15 * m, "bad", PasswordWrong, 2, false},
 		}},
@@ -300,10 +300,10 @@ func TestLockout(t *testing.T) {
 		}},
 		{"no window: failures never expire", &Lockout{MaxFailures: 2, Duration: m}, []step{
 			{0, "bad", PasswordWrong, 1, false},
-			{1000 * time.Hour, "bad", AccountLocked, 0, true},
+			{1000 * time.Hour, "bad", LockedNow, 0, true},
 		}},
 		{"no duration: locked until unlocked", &Lockout{MaxFailures: 1, Window: m}, []step{
-			{0, "bad", AccountLocked, 0, true},
+			{0, "bad", LockedNow, 0, true},
 			{10000 * time.Hour, "right", AccountLocked, 0, true},
 		}},
 	}
@@ -326,7 +326,7 @@ func TestUnlockAndStaleCounters(t *testing.T) {
 		forever := &Lockout{MaxFailures: 2}
 		runSteps(t, r, forever, []step{
 			{0, "bad", PasswordWrong, 1, false},
-			{0, "bad", AccountLocked, 0, true},
+			{0, "bad", LockedNow, 0, true},
 		})
 		if err := r.Unlock("corp", "alice"); err != nil {
 			t.Fatal(err)
@@ -363,7 +363,7 @@ func TestCheckPasswordUnknownAndOddUsers(t *testing.T) {
 		if _, err := r.Get("corp", "nobody"); !errors.Is(err, ErrNotFound) {
 			t.Error("checking an unknown user created it")
 		}
-		if res, _ := r.CheckPassword("corp", "nopass", "", policy, t0); res != AccountLocked {
+		if res, _ := r.CheckPassword("corp", "nopass", "", policy, t0); res != LockedNow {
 			t.Errorf("a user without a password fails like a wrong password (and counts): %v", res)
 		}
 		if _, err := r.CheckPassword("", "alice", "x", nil, t0); err == nil {
@@ -413,8 +413,8 @@ func TestConcurrentFailuresAllCount(t *testing.T) {
 		if u.Failures != n {
 			t.Errorf("%d failures counted, want %d", u.Failures, n)
 		}
-		if res, _ := r.CheckPassword("corp", "alice", "bad", policy, t0); res != AccountLocked {
-			t.Errorf("failure %d: %v, want AccountLocked", n+1, res)
+		if res, _ := r.CheckPassword("corp", "alice", "bad", policy, t0); res != LockedNow {
+			t.Errorf("failure %d: %v, want LockedNow", n+1, res)
 		}
 	})
 }
