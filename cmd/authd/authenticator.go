@@ -136,6 +136,12 @@ keeps its one-time secret out of the process list.`)
 	defer cancel()
 	a, err := authClient(f).Enroll(ctx, uri, authenticator.EnrollOptions{Name: *name})
 	if err != nil {
+		var se *authenticator.ServerError
+		if errors.As(err, &se) && (se.Code == "expired" || se.Code == "used") {
+			// The code is good for one enrolment within its timeout; the
+			// sign-in that showed it makes a new one.
+			return fmt.Errorf("enrolment refused: %w; start the registration again at the sign-in for a new code", err)
+		}
 		return fmt.Errorf("enrolment refused: %w", err)
 	}
 	st.Add(a)

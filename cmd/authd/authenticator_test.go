@@ -68,6 +68,9 @@ func TestAuthenticatorPushLogin(t *testing.T) {
 	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("state file: %v %v", fi, err)
 	}
+	// The code is good once; the error says what to do.
+	env{dir: dir, stdin: uri + "\n"}.run(t, "authenticator", "enroll", "-state", state, "-").
+		oneLineErr(t, "enrolment refused: the enrolment code was already used; start the registration again at the sign-in for a new code")
 	r = step()
 	if r["node"] != "codes" {
 		t.Fatalf("after enrolment, want the recovery codes: %v", r)

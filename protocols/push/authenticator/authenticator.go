@@ -185,8 +185,11 @@ type ServerError struct {
 }
 
 func (e *ServerError) Error() string {
-	if e.Message == "" {
+	switch {
+	case e.Message == "":
 		return fmt.Sprintf("server answered %d %s", e.Status, e.Code)
+	case strings.Contains(e.Message, strings.ReplaceAll(e.Code, "_", " ")):
+		return e.Message // "the enrolment code expired", not "... (expired)"
 	}
 	return fmt.Sprintf("%s (%s)", e.Message, e.Code)
 }

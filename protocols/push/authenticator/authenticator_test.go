@@ -37,3 +37,20 @@ func TestStateFile(t *testing.T) {
 		t.Errorf("world-readable state file: %v", err)
 	}
 }
+
+func TestServerErrorText(t *testing.T) {
+	tests := []struct {
+		err  authenticator.ServerError
+		want string
+	}{
+		{authenticator.ServerError{Status: 410, Code: "expired", Message: "the enrolment code expired"}, "the enrolment code expired"},
+		{authenticator.ServerError{Status: 404, Code: "unknown_device", Message: "unknown device"}, "unknown device"},
+		{authenticator.ServerError{Status: 400, Code: "wrong_number", Message: "that is not the number shown"}, "that is not the number shown (wrong_number)"},
+		{authenticator.ServerError{Status: 502, Code: "bad_gateway"}, "server answered 502 bad_gateway"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
