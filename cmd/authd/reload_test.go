@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +58,12 @@ func TestReload(t *testing.T) {
 
 	// A broken configuration is refused; the server keeps serving.
 	writeFiles(t, e.dir, map[string]string{"second.hcl": strings.Replace(secondJourney, "next = node.check", "next = node.chek", 1)})
-	e.run(t, "reload").oneLineErr(t, "the running configuration stays")
+	r := e.run(t, "reload")
+	r.oneLineErr(t, "the running configuration stays")
+	// It names where, as validate would.
+	if !regexp.MustCompile(`the first at second\.hcl:\d+:\d+: \S`).MatchString(r.stderr) {
+		t.Errorf("the refused reload does not name the first error's place:\n%s", r)
+	}
 	if got := login(t, s.addr, "corp", "login2", "alice", "alice-pass"); got["outcome"] != "success" {
 		t.Fatalf("after a refused reload: %v", got)
 	}

@@ -801,7 +801,9 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 		return reloadResult{Revision: old.Program.Revision}, nil
 	}
 	ctx := context.Background()
-	refuse := func(err error, at string) (reloadResult, error) {
+	// at and what are the first error's place and summary (never its
+	// detail, which may quote a value), so `authd reload` can name it.
+	refuse := func(err error, at, what string) (reloadResult, error) {
 		metrics.ConfigLoaded("", "refused", time.Now())
 		e := audit.Entry{Kind: audit.KindConfig, Frontend: "server", Result: audit.ResultFailure,
 			Reason: "reload refused: " + err.Error(), Detail: map[string]string{"trigger": trigger}}
@@ -810,18 +812,21 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 		}
 		s.audit.Log(ctx, e)
 		s.log.Error("reload refused; the running configuration stays", "trigger", trigger, "err", err, "revision", short(old.Program.Revision))
+		if at != "" {
+			return reloadResult{}, admin.Errorf(admin.CodeInvalid, "%v, the first at %s: %s; the running configuration stays (run authd validate)", err, at, what)
+		}
 		return reloadResult{}, admin.Errorf(admin.CodeInvalid, "%v; the running configuration stays (run authd validate)", err)
 	}
 	cfg, diags, err := s.load(true)
 	if err != nil {
-		at := ""
+		at, what := "", ""
 		for _, d := range diags {
 			if d.Severity == hcl.DiagError {
-				at = diagPos(d)
+				at, what = diagPos(d), d.Summary
 				break
 			}
 		}
-		return refuse(err, at)
+		return refuse(err, at, what)
 	}
 	_, warns := countDiags(diags)
 	res := reloadResult{Revision: cfg.Program.Revision, Warnings: warns}
@@ -837,7 +842,7 @@ func (s *server) reload(trigger string) (reloadResult, error) {
 		s.log.Warn("the server block changed; restart authd to apply it", "trigger", trigger)
 	}
 	if err := s.apply(old, cfg); err != nil {
-		return refuse(err, "")
+		return refuse(err, "", "")
 	}
 	s.cfg = cfg
 	s.secrets = secrets
