@@ -541,13 +541,13 @@ code), when it was made and last used. Secrets are never shown.`)
 		}
 		last := "-"
 		if t.LastUsed != nil {
-			last = t.LastUsed.Format(time.RFC3339)
+			last = t.LastUsed.Local().Format(time.DateTime)
 		}
 		typ := t.Type
 		if t.Type == mfa.TypeTOTP {
 			typ += fmt.Sprintf("/%ds", t.Period)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.ID, typ, t.Algorithm, t.Digits, status, t.Created.Format(time.RFC3339), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.ID, typ, t.Algorithm, t.Digits, status, t.Created.Local().Format(time.DateTime), last)
 	}
 	return tw.Flush()
 }

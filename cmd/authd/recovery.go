@@ -61,6 +61,6 @@ made. The codes themselves cannot be shown again.`)
 		fmt.Fprintf(c.stdout, "%s has no recovery codes in realm %s\n", pos[0], f.realm)
 		return nil
 	}
-	fmt.Fprintf(c.stdout, "%s: %d left, %d used, generated %s\n", pos[0], st.Left, st.Used, st.Created.Format(time.RFC3339))
+	fmt.Fprintf(c.stdout, "%s: %d left, %d used, generated %s\n", pos[0], st.Left, st.Used, st.Created.Local().Format(time.DateTime))
 	return nil
 }
