@@ -75,7 +75,7 @@ var templatePlaceholders = []string{"message", "browser", "operatingSystem", "co
 func decodeAPIClientBlock(l *loader, block *hcl.Block) (*APIClient, hcl.Diagnostics) {
 	c := &APIClient{Name: block.Labels[0], DeclRange: block.DefRange}
 	owner := fmt.Sprintf("api_client %q", c.Name)
-	content, diags := block.Body.Content(apiClientSchema)
+	content, diags := decodeContent(block.Body, apiClientSchema, owner)
 	if content == nil {
 		return c, diags
 	}
@@ -165,7 +165,7 @@ func decodeAPIClientBlock(l *loader, block *hcl.Block) (*APIClient, hcl.Diagnost
 		diags = append(diags, d...)
 		if b != nil {
 			ca := &CallbackAuth{DeclRange: b.DefRange}
-			cc, d := b.Body.Content(callbackAuthSchema)
+			cc, d := decodeContent(b.Body, callbackAuthSchema, "the callback_auth block of "+owner)
 			diags = append(diags, d...)
 			if cc != nil {
 				if a := cc.Attributes["username"]; a != nil {
@@ -205,14 +205,14 @@ func checkCallbackURLs(a *hcl.Attribute, urls []string, owner string) hcl.Diagno
 	seen := map[string]bool{}
 	for _, raw := range urls {
 		u, err := url.Parse(raw)
-		// Messages quote s, the URL with a password masked: one that
-		// does not parse can still hold a password.
-		s := hideURLPassword(raw)
+		// Messages quote s, the URL with its credentials masked: one
+		// that does not parse can still hold a password.
+		s := MaskURLCredentials(raw)
 		switch {
 		case err != nil || !u.IsAbs() || u.Host == "":
 			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s must be an absolute URL, like \"https://portal.example.com/authd/result\".", s, owner))
 		case u.User != nil:
-			bad("Credentials in callback URL", fmt.Sprintf("The callback URL %q of %s holds a user name or password; put them in a callback_auth block, whose password can come from env().", redactUserinfo(u), owner))
+			bad("Credentials in callback URL", fmt.Sprintf("The callback URL %q of %s holds a user name or password; put them in a callback_auth block, whose password can come from env().", s, owner))
 		case u.Fragment != "" || strings.Contains(raw, "#"):
 			bad("Invalid callback URL", fmt.Sprintf("The callback URL %q of %s has a fragment (#...), which is never sent to a server.", s, owner))
 		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
@@ -225,12 +225,6 @@ func checkCallbackURLs(a *hcl.Attribute, urls []string, owner string) hcl.Diagno
 		seen[raw] = true
 	}
 	return diags
-}
-
-func redactUserinfo(u *url.URL) string {
-	c := *u
-	c.User = url.User("redacted")
-	return c.String()
 }
 
 // checkTemplate reports unknown placeholders (a typo would show literally

@@ -62,6 +62,32 @@ func (l *loader) str(attr *hcl.Attribute) (string, bool, hcl.Diagnostics) {
 	return v.AsString(), true, diags
 }
 
+// strURL reads a URL attribute like str, and warns about credentials
+// written into it (https://user:password@host): in a literal they would
+// live in Git like any literal secret. Read with env() or file(), the URL
+// is not warned about. instead tells where the credentials belong.
+func (l *loader) strURL(attr *hcl.Attribute, owner, instead string) (string, bool, hcl.Diagnostics) {
+	v, src, ok, diags := l.value(attr, cty.String)
+	if !ok {
+		return "", false, diags
+	}
+	s := v.AsString()
+	if src == "" && len(urlCredentials([]byte(s))) > 0 {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Credentials in URL",
+			Detail: fmt.Sprintf("The %s of %s holds credentials (%s), and configuration files live in Git, so they would be too. %s",
+				attr.Name, owner, MaskURLCredentials(s), instead),
+			Subject: attr.Expr.Range().Ptr(),
+		})
+	}
+	return s, true, diags
+}
+
+// credentialsElsewhere is strURL's advice for a URL whose server needs no
+// credentials of the user's in it.
+const credentialsElsewhere = "Take them out of the URL, or read the whole URL with env(\"NAME\") or file(\"path\")."
+
 func (l *loader) boolean(attr *hcl.Attribute) (bool, bool, hcl.Diagnostics) {
 	v, _, ok, diags := l.value(attr, cty.Bool)
 	if !ok {

@@ -25,8 +25,18 @@ import (
 // Pass Config.Files as files: literal secrets are masked there, so a
 // snippet never shows one. Other sources (a file `authd fmt` could not
 // parse, `authd test` scenarios) get secret attributes' values masked
-// here, so no caller can print one by passing raw bytes.
+// here, so no caller can print one by passing raw bytes. In every format
+// the credentials of URLs quoted in a summary or detail are masked
+// (MaskURLCredentials).
 func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File, format string, width uint) error {
+	masked := make(hcl.Diagnostics, 0, len(diags))
+	for _, d := range diags {
+		if d != nil {
+			d = maskDiagnostic(d)
+		}
+		masked = append(masked, d)
+	}
+	diags = masked
 	switch format {
 	case "", "text":
 		files = snippetFiles(diags, files)

@@ -66,9 +66,22 @@
 //     the file that calls it, never outside, and drops one trailing
 //     newline.
 //   - Radius policies are ordered by file name, then position.
+//   - An unknown argument or block, in any block, says what was meant:
+//     hcl's "Did you mean" for a close name, else the names the block
+//     takes, or that its body stays empty (poll, log). Every block body
+//     is read through decodeContent (node settings: decodeSettings).
+//   - Credentials written into a URL that authd uses or hands out
+//     (webhook url, twilio base_url, issuer, jwks_url, introspection_url,
+//     public_url) are a warning like a literal secret, so -strict refuses
+//     them; a webhook's belong in headers read with env() or file(). A
+//     URL read whole with env() or file() is not warned about.
 //
 // Secrets (RADIUS shared secrets, client secrets, SMS tokens) come from
 // env() or file(); a literal secret is a warning because these files live
 // in Git. A Secret never prints its value, and the sources kept in
-// Config.Files for diagnostic snippets have literal secrets masked.
+// Config.Files for diagnostic snippets have literal secrets masked, URL
+// passwords in any string too. Messages quote URLs through
+// MaskURLCredentials (https://user:*****@host), which Load and
+// WriteDiagnostics also apply to every diagnostic, and so does package
+// diff to its report.
 package dsl

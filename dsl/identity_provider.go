@@ -30,12 +30,12 @@ func decodeIdentityProviderBlock(l *loader, block *hcl.Block) (*IdentityProvider
 	if p.Type != "oidc" {
 		return nil, hcl.Diagnostics{unknownType("identity_provider", p.Type, block.LabelRanges[0], identityProviderTypes)}
 	}
-	content, diags := block.Body.Content(oidcSchema)
+	content, diags := decodeContent(block.Body, oidcSchema, blockTitle(block))
 	if content == nil {
 		return p, diags
 	}
 	if a := content.Attributes["issuer"]; a != nil {
-		v, ok, d := l.str(a)
+		v, ok, d := l.strURL(a, owner, "authd authenticates to the provider with client_id and client_secret: take them out of the URL.")
 		diags = append(diags, d...)
 		if ok {
 			u, err := url.Parse(v)

@@ -57,7 +57,7 @@ func decodeJourneyBlock(l *loader, block *hcl.Block) (*Journey, hcl.Diagnostics)
 		byName:         map[string]*Node{},
 		srcRange:       blockRange(block),
 	}
-	content, diags := block.Body.Content(journeySchema)
+	content, diags := decodeContent(block.Body, journeySchema, blockTitle(block))
 	if content == nil {
 		j.state.broken = true
 		return j, diags
@@ -603,13 +603,20 @@ func decodeSettings(l *loader, n *Node, t *engine.NodeType, plan *settingsPlan, 
 		}
 	}()
 	l.missing = l.missing[:0]
+	owner := fmt.Sprintf("node %q %q", n.Type, n.Name)
 	switch {
 	case plan != nil:
 		*meta, diags = plan.decode(n.body, l.nodeCtx, cfg)
+		diags = hintUnknown(diags, plan.schema, *meta, owner)
 	case cfg != nil:
 		diags = gohcl.DecodeBody(n.body, l.nodeCtx, cfg)
+		// next and outcomes were read beforehand, so hcl leaves them out
+		// of its suggestions.
+		schema, _ := gohcl.ImpliedBodySchema(cfg)
+		schema.Attributes = append(schema.Attributes, metaAttrs...)
+		diags = hintUnknown(diags, schema, *meta, owner)
 	default:
-		_, diags = n.body.Content(&hcl.BodySchema{})
+		_, diags = decodeContent(n.body, &hcl.BodySchema{}, owner)
 	}
 	if len(l.missing) > 0 {
 		diags = append(diags, l.flushMissing(bodyExprs(n.body)...)...)

@@ -255,7 +255,7 @@ func (l *loader) run() hcl.Diagnostics {
 		if f.Body == nil {
 			continue
 		}
-		content, d := f.Body.Content(rootSchema)
+		content, d := decodeContent(f.Body, rootSchema, "a configuration file")
 		diags = append(diags, d...)
 		if content != nil {
 			parsed = append(parsed, fileBlocks{name: name, blocks: content.Blocks})
@@ -502,8 +502,9 @@ func (l *loader) redactedFiles() map[string]*hcl.File {
 	return out
 }
 
-// finish orders diagnostics by position, drops exact duplicates and, in
-// strict mode, turns warnings into errors.
+// finish orders diagnostics by position, drops exact duplicates, masks
+// URL credentials in their text (whichever check, or hcl itself, quoted
+// a value) and, in strict mode, turns warnings into errors.
 func finish(diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 	type key struct {
 		sev             hcl.DiagnosticSeverity
@@ -525,6 +526,7 @@ func finish(diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 			continue
 		}
 		seen[k] = true
+		d = maskDiagnostic(d)
 		if _, env := d.Extra.(environmental); strict && d.Severity == hcl.DiagWarning && !env {
 			c := *d
 			c.Severity = hcl.DiagError

@@ -58,7 +58,7 @@ const maxValidateInterval = 24 * time.Hour
 func decodeProtectedResourceBlock(l *loader, block *hcl.Block) (*ProtectedResource, hcl.Diagnostics) {
 	pr := &ProtectedResource{Name: block.Labels[0], TokenValidation: "internal", DeclRange: block.DefRange}
 	owner := fmt.Sprintf("protected_resource %q", pr.Name)
-	content, diags := block.Body.Content(protectedResourceSchema)
+	content, diags := decodeContent(block.Body, protectedResourceSchema, owner)
 	if content == nil {
 		return pr, diags
 	}
@@ -143,7 +143,7 @@ func decodeProtectedResourceBlock(l *loader, block *hcl.Block) (*ProtectedResour
 			}
 			seen[canon] = b.DefRange
 		}
-		cc, d := b.Body.Content(claimHeaderSchema)
+		cc, d := decodeContent(b.Body, claimHeaderSchema, blockTitle(b)+" of "+owner)
 		diags = append(diags, d...)
 		if cc != nil {
 			if a := cc.Attributes["claim"]; a != nil {
@@ -167,7 +167,7 @@ func decodeInternal(l *loader, pr *ProtectedResource, attrs hcl.Attributes, bloc
 	var diags hcl.Diagnostics
 	ja, ia := attrs["jwks_url"], attrs["issuer"]
 	if ja != nil {
-		v, ok, d := l.str(ja)
+		v, ok, d := l.strURL(ja, owner, credentialsElsewhere)
 		diags = append(diags, d...)
 		if ok {
 			diags = append(diags, checkFetchURL(ja, v, owner, "the issuer's public keys")...)
@@ -200,7 +200,7 @@ func decodeExternal(l *loader, pr *ProtectedResource, attrs hcl.Attributes, bloc
 	var diags hcl.Diagnostics
 	ua, ca, sa := attrs["introspection_url"], attrs["client_id"], attrs["client_secret"]
 	if ua != nil {
-		v, ok, d := l.str(ua)
+		v, ok, d := l.strURL(ua, owner, "authd authenticates to the introspection endpoint with client_id and client_secret: take them out of the URL.")
 		diags = append(diags, d...)
 		if ok {
 			diags = append(diags, checkFetchURL(ua, v, owner, "each token and the client secret")...)
@@ -271,7 +271,7 @@ func decodeExternal(l *loader, pr *ProtectedResource, attrs hcl.Attributes, bloc
 func checkFetchURL(a *hcl.Attribute, s, owner, carries string) hcl.Diagnostics {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Fragment != "" {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + a.Name, Detail: fmt.Sprintf("The %s of %s must be an absolute https:// URL without a fragment, not %q.", a.Name, owner, s), Subject: a.Expr.Range().Ptr()}}
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + a.Name, Detail: fmt.Sprintf("The %s of %s must be an absolute https:// URL without a fragment, not %q.", a.Name, owner, MaskURLCredentials(s)), Subject: a.Expr.Range().Ptr()}}
 	}
 	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Insecure " + a.Name, Detail: fmt.Sprintf("The %s of %s uses http:// on a host other than loopback, and %s would cross the network in clear text. Use https://, or http:// only on 127.0.0.1, [::1] or localhost.", a.Name, owner, carries), Subject: a.Expr.Range().Ptr()}}

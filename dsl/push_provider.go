@@ -38,7 +38,7 @@ func decodePushProviderBlock(l *loader, block *hcl.Block) (*PushProvider, hcl.Di
 	var diags hcl.Diagnostics
 	switch p.Type {
 	case "apns":
-		c, d := block.Body.Content(apnsSchema)
+		c, d := decodeContent(block.Body, apnsSchema, blockTitle(block))
 		diags = d
 		if c == nil {
 			return p, diags
@@ -73,7 +73,7 @@ func decodePushProviderBlock(l *loader, block *hcl.Block) (*PushProvider, hcl.Di
 		}
 		p.APNS = s
 	case "fcm":
-		c, d := block.Body.Content(fcmSchema)
+		c, d := decodeContent(block.Body, fcmSchema, blockTitle(block))
 		diags = d
 		if c == nil {
 			return p, diags
@@ -89,7 +89,7 @@ func decodePushProviderBlock(l *loader, block *hcl.Block) (*PushProvider, hcl.Di
 		}
 		p.FCM = s
 	case "poll":
-		_, diags = block.Body.Content(&hcl.BodySchema{})
+		_, diags = decodeContent(block.Body, &hcl.BodySchema{}, blockTitle(block))
 		p.Poll = &PollSettings{}
 	case "webhook":
 		s, d := decodeWebhook(l, block, owner)
@@ -119,13 +119,13 @@ func unknownType(kind, typ string, rng hcl.Range, types []string) *hcl.Diagnosti
 // name says it carries a credential (Authorization, *token*, *key*,
 // *secret*), since Content-Type and the like are not secrets.
 func decodeWebhook(l *loader, block *hcl.Block, owner string) (*WebhookSettings, hcl.Diagnostics) {
-	c, diags := block.Body.Content(webhookSchema)
+	c, diags := decodeContent(block.Body, webhookSchema, blockTitle(block))
 	s := &WebhookSettings{}
 	if c == nil {
 		return s, diags
 	}
 	if a := c.Attributes["url"]; a != nil {
-		v, ok, d := l.str(a)
+		v, ok, d := l.strURL(a, owner, "Take them out of the URL and send them in a header read with env() or file(), like headers = { Authorization = env(\"WEBHOOK_AUTH\") }.")
 		diags = append(diags, d...)
 		if ok {
 			u, err := url.Parse(v)

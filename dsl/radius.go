@@ -41,7 +41,7 @@ func decodeRADIUSClientBlock(l *loader, block *hcl.Block) (*RADIUSClient, hcl.Di
 		DeclRange:                   block.DefRange,
 	}
 	owner := fmt.Sprintf("radius_client %q", c.Name)
-	content, diags := block.Body.Content(radiusClientSchema)
+	content, diags := decodeContent(block.Body, radiusClientSchema, owner)
 	if content == nil {
 		return c, diags
 	}
@@ -193,7 +193,7 @@ type policyLinks struct {
 func decodeRADIUSPolicyBlock(l *loader, block *hcl.Block) (*RADIUSPolicy, hcl.Diagnostics) {
 	p := &RADIUSPolicy{Name: block.Labels[0], DeclRange: block.DefRange}
 	links := &policyLinks{}
-	content, diags := block.Body.Content(radiusPolicySchema)
+	content, diags := decodeContent(block.Body, radiusPolicySchema, blockTitle(block))
 	if content == nil {
 		return p, diags
 	}

@@ -58,7 +58,7 @@ func decodeRealmBlock(l *loader, block *hcl.Block) (*Realm, hcl.Diagnostics) {
 	if l.isFirst(block) {
 		l.realmRefs[name] = links
 	}
-	content, diags := block.Body.Content(realmSchema)
+	content, diags := decodeContent(block.Body, realmSchema, blockTitle(block))
 	if content == nil {
 		return r, diags
 	}

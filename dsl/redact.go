@@ -102,30 +102,81 @@ func (m *masker) mask(from, to int) {
 	}
 }
 
-// urlPassword finds the password of a URL's user info
-// (scheme://user:PASSWORD@host), which is a credential in any attribute.
-var urlPassword = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^/?#@\s:"\\]*:([^/?#@\s"\\]*)@`)
+// urlUserinfo finds the user info of a URL (scheme://USERINFO@host): as
+// net/url reads it, up to the last '@' before the path, query or
+// fragment, so a password holding an unescaped '@' is found whole.
+var urlUserinfo = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://([^/?#\s"\\]*)@`)
 
-// maskURLPasswords masks the URL passwords in src[from:to].
+// urlCredentials returns the byte ranges of the credentials in the URLs
+// of s: each password (user:PASSWORD@), or the whole user info when it
+// has no password, since a lone user name there is usually a token
+// (https://TOKEN@host). It is the one place that decides what of a URL is
+// secret, for snippets (masker) and messages (MaskURLCredentials) alike.
+func urlCredentials(s []byte) [][2]int {
+	if !bytes.Contains(s, []byte("://")) {
+		return nil
+	}
+	var out [][2]int
+	for _, g := range urlUserinfo.FindAllSubmatchIndex(s, -1) {
+		from, to := g[2], g[3]
+		if i := bytes.IndexByte(s[from:to], ':'); i >= 0 {
+			from += i + 1
+		}
+		if from < to {
+			out = append(out, [2]int{from, to})
+		}
+	}
+	return out
+}
+
+// maskURLPasswords masks the URL credentials in src[from:to], byte for
+// byte, so positions hold.
 func (m *masker) maskURLPasswords(from, to int) {
 	from, to = max(from, 0), min(to, len(m.src))
-	if from >= to || !bytes.Contains(m.src[from:to], []byte("://")) {
+	if from >= to {
 		return
 	}
-	for _, g := range urlPassword.FindAllSubmatchIndex(m.src[from:to], -1) {
-		m.mask(from+g[2], from+g[3])
+	for _, c := range urlCredentials(m.src[from:to]) {
+		m.mask(from+c[0], from+c[1])
 	}
 }
 
-// hideURLPassword returns s with the password of any URL in it masked,
-// for a diagnostic's detail.
-func hideURLPassword(s string) string {
-	m := &masker{src: []byte(s)}
-	m.maskURLPasswords(0, len(s))
-	if m.out == nil {
+// urlMask stands for a URL's password (or lone user name) in messages:
+// always the same, so it tells nothing of the secret's length.
+const urlMask = "*****"
+
+// MaskURLCredentials returns s with the credentials of every URL in it
+// masked: https://user:password@host/x reads https://user:*****@host/x,
+// and https://token@host reads https://*****@host. s may be a bare URL or
+// any text quoting URLs (a diagnostic, a log line, a diff), and a URL
+// need not parse to be masked. Every message, diff and log line of
+// authd that may quote a configured URL goes through it.
+func MaskURLCredentials(s string) string {
+	cs := urlCredentials([]byte(s))
+	if len(cs) == 0 {
 		return s
 	}
-	return string(m.out)
+	var b strings.Builder
+	last := 0
+	for _, c := range cs {
+		b.WriteString(s[last:c[0]])
+		b.WriteString(urlMask)
+		last = c[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// maskDiagnostic returns d, or a copy of it with the URL credentials in
+// its summary and detail masked.
+func maskDiagnostic(d *hcl.Diagnostic) *hcl.Diagnostic {
+	summary, detail := MaskURLCredentials(d.Summary), MaskURLCredentials(d.Detail)
+	if summary == d.Summary && detail == d.Detail {
+		return d
+	}
+	c := *d
+	c.Summary, c.Detail = summary, detail
+	return &c
 }
 
 // native scans HCL native syntax. The lexer runs over the whole file, so

@@ -219,3 +219,88 @@ func TestCallbackURLPasswordHidden(t *testing.T) {
 		})
 	}
 }
+
+func TestMaskURLCredentials(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://user:pa55@host/x", "https://user:*****@host/x"},
+		{"https://token@host", "https://*****@host"},
+		{"https://user:@host", "https://user:@host"},
+		{"https://@host", "https://@host"},
+		{"https://host/path?mail=a@b.example#c@d", "https://host/path?mail=a@b.example#c@d"},
+		{"https://u:p@ss@host/x", "https://u:*****@host/x"},
+		{"https://u:p:q@host", "https://u:*****@host"},
+		{"HTTP://u:p@host", "HTTP://u:*****@host"},
+		{"https://u:p@host/%zz (does not parse)", "https://u:*****@host/%zz (does not parse)"},
+		{`posted to "https://a:1@one" and https://b:2@two, then https://three`, `posted to "https://a:*****@one" and https://b:*****@two, then https://three`},
+		{"no URL at all: user:password@host", "no URL at all: user:password@host"},
+	} {
+		if got := MaskURLCredentials(tt.in); got != tt.want {
+			t.Errorf("MaskURLCredentials(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestURLCredentials: credentials written into a URL that authd uses are
+// a warning (an error with -strict) that names the attribute and shows the
+// URL masked; read with env(), the URL is not warned about; and no output
+// of validate shows the password, whatever check quotes the URL.
+func TestURLCredentials(t *testing.T) {
+	const password = "UrlPassword123"
+	env := map[string]string{"HOOK_URL": "https://push:" + password + "@push.example.com/send"}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	tests := []struct {
+		name, src string
+		strict    bool
+		want      string // summary of the diagnostic at the URL; "" none
+		severity  hcl.DiagnosticSeverity
+		detail    string
+	}{
+		{name: "push webhook", src: `push_provider "webhook" "hook" { url = "https://push:` + password + `@push.example.com/send" }`,
+			want: "Credentials in URL", severity: hcl.DiagWarning, detail: `The url of push_provider "hook" holds credentials (https://push:*****@push.example.com/send)`},
+		{name: "strict", strict: true, src: `push_provider "webhook" "hook" { url = "https://push:` + password + `@push.example.com/send" }`,
+			want: "Credentials in URL", severity: hcl.DiagError, detail: "headers = { Authorization = env("},
+		{name: "sms webhook token", src: `sms_gateway "webhook" "sms" { url = "https://` + password + `@sms.example.com/send" }`,
+			want: "Credentials in URL", severity: hcl.DiagWarning, detail: "(https://*****@sms.example.com/send)"},
+		{name: "from env", src: `push_provider "webhook" "hook" { url = env("HOOK_URL") }`},
+		{name: "twilio base_url", src: "sms_gateway \"twilio\" \"tw\" {\n  account_sid = env(\"TW_SID\")\n  auth_token = env(\"TW_TOKEN\")\n  from = \"+15550100\"\n  base_url = \"https://tw:" + password + "@api.example.com\"\n}",
+			want: "Credentials in URL", severity: hcl.DiagWarning, detail: "account_sid and auth_token"},
+		{name: "public_url", src: "server {\n  http {\n    public_url = \"https://a:" + password + "@auth.example.com\"\n  }\n}",
+			want: "Credentials in URL", severity: hcl.DiagWarning, detail: "The public_url of server.http holds credentials (https://a:*****@auth.example.com)"},
+		{name: "jwks_url quoted by another check", src: "realm \"corp\" {}\nprotected_resource \"api\" {\n  realm = realm.corp\n  jwks_url = \"https://k:" + password + "@keys.example.com/jwks#x\"\n  issuer = \"https://keys.example.com\"\n}",
+			want: "Invalid jwks_url", severity: hcl.DiagError, detail: `not "https://k:*****@keys.example.com/jwks#x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, diags := LoadSources(map[string][]byte{"c.hcl": []byte(tt.src)}, "", Options{LookupEnv: lookup, Strict: tt.strict})
+			for _, format := range []string{"text", "json", "github"} {
+				var b bytes.Buffer
+				if err := WriteDiagnostics(&b, diags, cfg.Files, format, 0); err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(b.String(), password) {
+					t.Errorf("%s output reveals the URL password:\n%s", format, b.String())
+				}
+			}
+			var got *hcl.Diagnostic
+			for _, d := range diags {
+				if d.Summary == tt.want || tt.want == "" && strings.Contains(d.Summary, "URL") {
+					got = d
+				}
+			}
+			switch {
+			case tt.want == "" && got != nil:
+				t.Fatalf("unexpected %q: %s", got.Summary, got.Detail)
+			case tt.want == "":
+				return
+			case got == nil:
+				t.Fatalf("no %q in:\n%s", tt.want, render(t, diags, cfg.Files))
+			}
+			if got.Severity != tt.severity {
+				t.Errorf("severity %v, want %v", got.Severity, tt.severity)
+			}
+			if !strings.Contains(got.Detail, tt.detail) {
+				t.Errorf("detail %q\nwant it to hold %q", got.Detail, tt.detail)
+			}
+		})
+	}
+}

@@ -70,7 +70,7 @@ func decodeRelyingPartyBlock(l *loader, block *hcl.Block) (*RelyingParty, hcl.Di
 	}
 	owner := fmt.Sprintf("relying_party %q", rp.Name)
 	links := &rpLinks{clientIDRange: block.LabelRanges[0]}
-	content, diags := block.Body.Content(relyingPartySchema)
+	content, diags := decodeContent(block.Body, relyingPartySchema, owner)
 	if content == nil {
 		return rp, diags
 	}
@@ -318,7 +318,7 @@ func decodeRelyingPartyBlock(l *loader, block *hcl.Block) (*RelyingParty, hcl.Di
 	sc := &scope{what: fmt.Sprintf("a claim of %s", owner), roots: claimRoots, why: "claims are issued with a token, outside any journey's state."}
 	for _, b := range content.Blocks {
 		c := &Claim{Name: b.Labels[0], Scope: "openid", DeclRange: b.DefRange}
-		cc, d := b.Body.Content(claimSchema)
+		cc, d := decodeContent(b.Body, claimSchema, blockTitle(b)+" of "+owner)
 		diags = append(diags, d...)
 		if cc == nil {
 			continue
@@ -401,7 +401,7 @@ func checkRedirectURIs(a *hcl.Attribute, uris []string, owner string) hcl.Diagno
 		what = "post-logout redirect URI"
 	}
 	elems, _ := hcl.ExprList(a.Expr)
-	for i, s := range uris {
+	for i, raw := range uris {
 		rng := a.Expr.Range()
 		if len(elems) == len(uris) {
 			rng = elems[i].Range()
@@ -409,11 +409,13 @@ func checkRedirectURIs(a *hcl.Attribute, uris []string, owner string) hcl.Diagno
 		bad := func(summary, detail string) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: rng.Ptr()})
 		}
-		u, err := url.Parse(s)
+		u, err := url.Parse(raw)
+		// Messages quote s, the URI with its credentials masked.
+		s := MaskURLCredentials(raw)
 		switch {
 		case err != nil || u.Scheme == "":
 			bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s must be an absolute URI, like \"https://app.example.com/callback\".", what, s, owner))
-		case u.Fragment != "" || strings.Contains(s, "#"):
+		case u.Fragment != "" || strings.Contains(raw, "#"):
 			bad("Invalid redirect URI", fmt.Sprintf("The %s %q of %s has a fragment (#...), which OAuth forbids (RFC 6749, section 3.1.2).", what, s, owner))
 		case u.Scheme == "http":
 			if !isLoopbackHost(u.Hostname()) {

@@ -45,7 +45,7 @@ func defaultServer() Server {
 func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
 	s := defaultServer()
 	s.DeclRange = block.DefRange
-	content, diags := block.Body.Content(serverSchema)
+	content, diags := decodeContent(block.Body, serverSchema, "the server block")
 	if content == nil {
 		return &s, diags
 	}
@@ -61,7 +61,7 @@ func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if b != nil {
 			r := &RADIUS{Listen: DefaultRADIUSListen, DeclRange: b.DefRange}
-			c, d := b.Body.Content(radiusServerSchema)
+			c, d := decodeContent(b.Body, radiusServerSchema, "the radius block of server")
 			diags = append(diags, d...)
 			if c != nil {
 				if a := c.Attributes["listen"]; a != nil {
@@ -94,7 +94,7 @@ func decodeServerBlock(l *loader, block *hcl.Block) (*Server, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if b != nil {
 			s.Store.DeclRange = b.DefRange
-			c, d := b.Body.Content(storeSchema)
+			c, d := decodeContent(b.Body, storeSchema, "the store block of server")
 			diags = append(diags, d...)
 			if c != nil {
 				if a := c.Attributes["path"]; a != nil {
@@ -170,7 +170,7 @@ func (l *loader) auditRetention(a *hcl.Attribute) (time.Duration, bool, hcl.Diag
 
 func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
 	h := &HTTP{Listen: DefaultHTTPListen, DeclRange: b.DefRange}
-	c, diags := b.Body.Content(httpSchema)
+	c, diags := decodeContent(b.Body, httpSchema, "the http block of server")
 	if c == nil {
 		return h, diags
 	}
@@ -182,7 +182,7 @@ func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
 		}
 	}
 	if a := c.Attributes["public_url"]; a != nil {
-		v, ok, d := l.str(a)
+		v, ok, d := l.strURL(a, "server.http", "Phones and browsers are given this URL, so take them out of it.")
 		diags = append(diags, d...)
 		if ok {
 			u, err := url.Parse(v)
@@ -210,7 +210,7 @@ func decodeHTTPBlock(l *loader, b *hcl.Block) (*HTTP, hcl.Diagnostics) {
 		diags = append(diags, d...)
 		if tb != nil {
 			t := &TLS{DeclRange: tb.DefRange}
-			tc, d := tb.Body.Content(tlsSchema)
+			tc, d := decodeContent(tb.Body, tlsSchema, "the tls block of server.http")
 			diags = append(diags, d...)
 			if tc != nil {
 				if a := tc.Attributes["cert_file"]; a != nil {

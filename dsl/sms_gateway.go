@@ -27,7 +27,7 @@ func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagno
 	var diags hcl.Diagnostics
 	switch g.Type {
 	case "twilio":
-		c, d := block.Body.Content(twilioSchema)
+		c, d := decodeContent(block.Body, twilioSchema, blockTitle(block))
 		diags = d
 		if c == nil {
 			return g, diags
@@ -55,7 +55,7 @@ func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagno
 			}
 		}
 		if a := c.Attributes["base_url"]; a != nil {
-			v, ok, d := l.str(a)
+			v, ok, d := l.strURL(a, owner, "authd authenticates to Twilio with account_sid and auth_token: take them out of the URL.")
 			diags = append(diags, d...)
 			if ok {
 				if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -72,7 +72,7 @@ func decodeSMSGatewayBlock(l *loader, block *hcl.Block) (*SMSGateway, hcl.Diagno
 		diags = d
 		g.Webhook = s
 	case "log":
-		_, diags = block.Body.Content(&hcl.BodySchema{})
+		_, diags = decodeContent(block.Body, &hcl.BodySchema{}, blockTitle(block))
 		g.Log = &LogSettings{}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagWarning,

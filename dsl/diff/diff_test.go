@@ -58,7 +58,7 @@ func compareCase(t *testing.T, name string) *Report {
 // TestGolden compares the text and Markdown reports of each case.
 func TestGolden(t *testing.T) {
 	t.Chdir(repoRoot)
-	for _, name := range []string{"weaken", "same", "inner"} {
+	for _, name := range []string{"weaken", "same", "inner", "url_credentials"} {
 		t.Run(name, func(t *testing.T) {
 			r := compareCase(t, name)
 			var txt, md bytes.Buffer
@@ -103,6 +103,38 @@ func TestWarnings(t *testing.T) {
 	for _, s := range r.Sections {
 		if strings.Contains(strings.Join(flattenLines(s), "\n"), "correct-horse") {
 			t.Fatalf("a secret value is in the report: %+v", s)
+		}
+	}
+}
+
+// TestURLCredentialsMasked: URL passwords (and a token written as the
+// user name) never reach the text or Markdown report, whether the URL is
+// a setting or quoted by a warning; a change of the password alone is
+// still reported, as "(value changed)".
+func TestURLCredentialsMasked(t *testing.T) {
+	t.Chdir(repoRoot)
+	r := compareCase(t, "url_credentials")
+	var txt, md bytes.Buffer
+	if err := WriteText(&txt, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, r, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{txt.String(), md.String()} {
+		for _, secret := range []string{"OldPushPassword", "NewPushPassword", "NewSmsToken", "NewRedirectPassword"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("the report reveals %q:\n%s", secret, out)
+			}
+		}
+	}
+	for _, want := range []string{
+		`~ webhook.url: "https://push:*****@push.example.com/send" → "https://push:*****@push.example.com/send" (value changed)`,
+		`~ webhook.url: "https://sms.example.com/send" → "https://*****@sms.example.com/send?to=x"`,
+		`! relying_party "wiki": redirect URI added: https://wiki:*****@evil.example.net/cb`,
+	} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("want %q in:\n%s", want, txt.String())
 		}
 	}
 }

@@ -263,7 +263,8 @@ func durationText(d time.Duration) string {
 
 // compare lists the keys whose text differs, sorted. A secret whose value
 // changed while its source did not reads "(value changed)", never the
-// value.
+// value; so does a URL whose credentials alone changed, since the texts
+// have URL credentials masked (dsl.MaskURLCredentials).
 func compare(old, new settings) []Line {
 	keys := map[string]bool{}
 	for k := range old.vals {
@@ -274,11 +275,12 @@ func compare(old, new settings) []Line {
 	}
 	var out []Line
 	for _, k := range sortedKeys(keys) {
-		o, inOld := old.vals[k]
-		n, inNew := new.vals[k]
+		rawOld, inOld := old.vals[k]
+		rawNew, inNew := new.vals[k]
+		o, n := dsl.MaskURLCredentials(rawOld), dsl.MaskURLCredentials(rawNew)
 		if inOld && inNew && o == n {
 			os, ns := old.secrets[k], new.secrets[k]
-			if os.IsSet() && ns.IsSet() && os.Value() != ns.Value() {
+			if rawOld != rawNew || os.IsSet() && ns.IsSet() && os.Value() != ns.Value() {
 				out = append(out, Line{Key: k, Old: o, New: n + " (value changed)"})
 			}
 			continue

@@ -153,8 +153,9 @@ func refName(e hcl.Expression) string {
 	return ""
 }
 
+// warn adds a warning; URLs it quotes have their credentials masked.
 func (c *comparer) warn(subject, format string, args ...any) {
-	c.r.Warnings = append(c.r.Warnings, Warning{Subject: subject, Message: fmt.Sprintf(format, args...)})
+	c.r.Warnings = append(c.r.Warnings, Warning{Subject: subject, Message: dsl.MaskURLCredentials(fmt.Sprintf(format, args...))})
 }
 
 // warnings finds the changes that weaken security.
