@@ -1,10 +1,14 @@
 package users
 
 import (
+	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/authd/authd/engine/store"
 	"github.com/authd/authd/engine/store/memstore"
 )
 
@@ -160,6 +164,87 @@ func TestWrongPasswordAndUnknownUserRunTheSameVerifier(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingKV counts the write transactions a Repo opens.
+type countingKV struct {
+	store.KV
+	writes atomic.Int64
+}
+
+func (c *countingKV) Update(fn func(store.Tx) error) error {
+	c.writes.Add(1)
+	return c.KV.Update(fn)
+}
+
+func (c *countingKV) Batch(fn func(store.Tx) error) error {
+	c.writes.Add(1)
+	return c.KV.Batch(fn)
+}
+
+// TestLockedAccountCostsAWrongPassword: a locked account is refused only
+// after the work of any other check (one verification of the same profile,
+// the same write transactions as an unknown name), since anyone can lock an
+// account and an instant refusal would tell that the name exists. The
+// right password changes nothing: the verdict stays AccountLocked and the
+// lock is not extended.
+func TestLockedAccountCostsAWrongPassword(t *testing.T) {
+	cheapArgon(t)
+	policy := &Lockout{MaxFailures: 1, Duration: time.Hour}
+	for _, profile := range []string{sha5000, bcrypt4, argonTiny, ""} { // "": a user without a password
+		for _, p := range []struct {
+			name   string
+			policy *Lockout
+		}{{"policy", policy}, {"no policy", nil}} {
+			for _, pw := range []string{"right", "wrong"} {
+				t.Run(fmt.Sprintf("%q/%s/%s", profile, p.name, pw), func(t *testing.T) {
+					kv := &countingKV{KV: memstore.New()}
+					r := NewRepo(kv)
+					u := &User{Realm: "corp", Name: "alice"}
+					if profile != "" {
+						u.PasswordHash = mustHash(t, profile, "right")
+					}
+					if err := r.Create(u); err != nil {
+						t.Fatal(err)
+					}
+					if locked, err := r.RecordFailure("corp", "alice", policy, t0); !locked || err != nil {
+						t.Fatalf("locking alice: %v, %v", locked, err)
+					}
+					before, _ := r.Get("corp", "alice")
+					decoy, err := r.DecoyProfile("corp")
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := profile
+					if want == "" {
+						want = decoy
+					}
+					now := t0.Add(time.Minute)
+
+					kv.writes.Store(0)
+					var res CheckResult
+					got := verified(t, func() { res, err = r.CheckPassword("corp", "alice", pw, p.policy, now) })
+					lockedWrites := kv.writes.Load()
+					if res != AccountLocked || err != nil {
+						t.Errorf("CheckPassword = %v, %v; want AccountLocked", res, err)
+					}
+					if !slices.Equal(got, []string{want}) {
+						t.Errorf("a locked account verified %q, want one verification of %q", got, want)
+					}
+					if after, _ := r.Get("corp", "alice"); !after.LockedUntil.Equal(before.LockedUntil) || after.Failures != before.Failures {
+						t.Errorf("the check changed the lock: %v, %d failures; was %v, %d",
+							after.LockedUntil, after.Failures, before.LockedUntil, before.Failures)
+					}
+
+					kv.writes.Store(0)
+					r.CheckPassword("corp", "nobody", pw, p.policy, now)
+					if unknownWrites := kv.writes.Load(); lockedWrites != unknownWrites {
+						t.Errorf("a locked account opened %d write transactions, an unknown name %d", lockedWrites, unknownWrites)
+					}
+				})
+			}
+		}
 	}
 }
 

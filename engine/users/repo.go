@@ -261,8 +261,13 @@ const maxCheckTries = 3
 // policy (nil: none). An unknown user costs the same as a wrong password:
 // the same verification (against the realm's decoy hash, of the scheme and
 // cost most of its users have: see decoy.go) and, with a policy, the same
-// write transaction. A locked account returns AccountLocked without
-// verifying; the failure that reaches the limit returns LockedNow, so the
+// write transaction. A locked account returns AccountLocked, and only after
+// the same work too: its password is verified (the verdict ignores the
+// result, so a guess learns nothing and does not extend the lock) and, with
+// a policy, the same write transaction runs. Returning at once would answer
+// in a millisecond where an unknown name takes a full hash, and since
+// anyone can lock an account by failing on purpose, that would tell which
+// names exist. The failure that reaches the limit returns LockedNow, so the
 // audit log tells the attempt that locked an account from those it then
 // refused.
 //
@@ -283,9 +288,8 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 				return PasswordWrong, err
 			}
 		}
-		if u != nil && u.Locked(now) {
-			return AccountLocked, nil
-		}
+		// A locked account is still verified below: see the doc comment.
+		locked := u != nil && u.Locked(now)
 		var hash string
 		if u != nil && u.PasswordHash != "" {
 			hash = u.PasswordHash
@@ -303,7 +307,11 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 			verr = fmt.Errorf("user %q in realm %q: the stored password hash is unusable: %w", name, realm, verr)
 		}
 		enforcing := policy != nil && policy.MaxFailures > 0
-		if !enforcing && (!ok || u.Failures == 0 && u.FirstFailure.IsZero() && u.LockedUntil.IsZero()) {
+		if locked && !enforcing {
+			// A wrong password without a policy writes nothing either.
+			return AccountLocked, nil
+		}
+		if !locked && !enforcing && (!ok || u.Failures == 0 && u.FirstFailure.IsZero() && u.LockedUntil.IsZero()) {
 			if ok {
 				return PasswordOK, nil
 			}
@@ -327,7 +335,9 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 				stale = true // changed since the verification: check again
 				return nil
 			case cur.Locked(now):
-				result = AccountLocked // a concurrent failure locked it
+				// Still locked, or a concurrent failure locked it: refused
+				// whatever ok says, and the lock is not extended.
+				result = AccountLocked
 				return nil
 			case ok:
 				if cur.Failures == 0 && cur.FirstFailure.IsZero() && cur.LockedUntil.IsZero() {
@@ -346,6 +356,9 @@ func (r *Repo) CheckPassword(realm, name, password string, policy *Lockout, now 
 		})
 		if err != nil {
 			return PasswordWrong, err
+		}
+		if result == AccountLocked {
+			return AccountLocked, nil // as before: an unusable hash is reported once unlocked
 		}
 		if !stale {
 			return result, verr

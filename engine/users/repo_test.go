@@ -263,7 +263,7 @@ func TestLockout(t *testing.T) {
 			{0, "bad", PasswordWrong, 1, false},
 			{1 * m, "bad", PasswordWrong, 2, false},
 			{2 * m, "bad", LockedNow, 0, true},
-			{3 * m, "right", AccountLocked, 0, true}, // not verified while locked
+			{3 * m, "right", AccountLocked, 0, true}, // refused while locked, right or not
 			{16 * m, "bad", AccountLocked, 0, true},  // and not extended
 			{17 * m, "right", PasswordOK, 0, false},  // 2m + 15m: expired
 		}},
