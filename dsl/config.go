@@ -407,6 +407,15 @@ type IdentityProvider struct {
 	Scopes       []string  // requested upstream; must hold "openid"
 	PKCE         bool      // default true
 	DeclRange    hcl.Range // the block header, where diagnostics about the block point
+
+	// AssumeEmailVerified makes an email the provider sends without an
+	// email_verified claim count as verified (federated_login matches
+	// users by verified emails only). Off by default: a provider that
+	// says nothing may let its users set any address, and matching on it
+	// would hand them the local account of that address. For providers
+	// whose administrators set every address and that never send the
+	// claim. An explicit email_verified = false is refused all the same.
+	AssumeEmailVerified bool
 }
 
 // edgeRef is an edge as written, before its target is resolved.

@@ -18,12 +18,14 @@ var oidcSchema = &hcl.BodySchema{
 		{Name: "client_secret"},
 		{Name: "scopes"},
 		{Name: "pkce"},
+		{Name: "assume_email_verified"},
 	},
 }
 
 // decodeIdentityProviderBlock decodes identity_provider "oidc" "NAME".
 // scopes default to ["openid"], pkce to true ("required"/"optional" are
-// accepted as its spellings, like a relying party's).
+// accepted as its spellings, like a relying party's), and
+// assume_email_verified to false (see IdentityProvider).
 func decodeIdentityProviderBlock(l *loader, block *hcl.Block) (*IdentityProvider, hcl.Diagnostics) {
 	p := &IdentityProvider{Type: block.Labels[0], Name: block.Labels[1], Scopes: []string{"openid"}, PKCE: true, DeclRange: block.DefRange}
 	owner := fmt.Sprintf("identity_provider %q", p.Name)
@@ -87,6 +89,13 @@ func decodeIdentityProviderBlock(l *loader, block *hcl.Block) (*IdentityProvider
 			default:
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect attribute value type", Detail: "Inappropriate value for attribute \"pkce\": true or false is required.", Subject: a.Expr.Range().Ptr()})
 			}
+		}
+	}
+	if a := content.Attributes["assume_email_verified"]; a != nil {
+		v, ok, d := l.boolean(a)
+		diags = append(diags, d...)
+		if ok {
+			p.AssumeEmailVerified = v
 		}
 	}
 	if !p.PKCE && !p.ClientSecret.IsSet() {

@@ -89,10 +89,13 @@ func newFederatedLogin(cfg any) (engine.Node, error) {
 // Mapping (the link is the user attribute "federation.PROVIDER", holding
 // "ISSUER SUBJECT"):
 //   - match_on = "email": the one user of the realm whose email equals
-//     the upstream email (case-insensitively), only when the provider did
-//     not say email_verified = false; an unverified or missing email is a
-//     failure, since anyone can claim an address the provider does not
-//     vouch for. Two users with that email is a failure (ambiguous). The
+//     the upstream email (case-insensitively), only when the provider says
+//     email_verified = true. No email, or one it does not vouch for
+//     (false, or the claim missing), is a failure: at a provider that lets
+//     users set their address, anyone could claim a local user's address
+//     and take over the account. (An identity_provider with
+//     assume_email_verified = true has the service report a missing claim
+//     as true.) Two users with that email is a failure (ambiguous). The
 //     matched user gets the link stored; a user already linked to another
 //     upstream subject of this provider is a failure.
 //   - match_on = "sub": the user whose link equals the upstream issuer and
@@ -172,7 +175,9 @@ func (n *federatedLogin) mapUser(nc *engine.Context, id *engine.FederatedIdentit
 	realm := nc.Session.Realm
 	attr := FederationLinkAttribute(n.provider)
 	link := id.Issuer + " " + id.Subject
-	emailOK := id.Email != "" && (id.EmailVerified == nil || *id.EmailVerified)
+	// Only a verified email maps (see the type's doc): a missing
+	// email_verified is no more a yes than false is.
+	emailOK := id.Email != "" && id.EmailVerified != nil && *id.EmailVerified
 	if n.matchOn == "email" && !emailOK {
 		return engine.Result{Outcome: "failure", Reason: "the provider gave no email, or did not verify it"}, nil
 	}

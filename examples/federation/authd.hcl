@@ -43,7 +43,8 @@ journey "federated_push" {
   start       = node.upstream
 
   # The local user is the one whose email the provider vouches for
-  # (email_verified not false). No match: no account, no login.
+  # (email_verified = true; a provider that does not say is not trusted,
+  # see assume_email_verified in README.md). No match: no account, no login.
   node "federated_login" "upstream" {
     provider    = identity_provider.upstream
     match_on    = "email"

@@ -60,8 +60,14 @@
 //   - PKCE: with pkce = true the S256 challenge is always sent, and a
 //     provider whose discovery document lists code_challenge_methods_supported
 //     without S256 is refused rather than silently logged in without it.
-//   - email_verified: an email counts only when the provider did not say
-//     email_verified = false (userinfo wins over the ID token when both say).
+//   - email_verified: an email counts as verified only when the provider
+//     says email_verified = true (userinfo wins over the ID token when both
+//     say). A missing claim is not a yes: a provider that does not vouch
+//     for its emails may let any user set any address, and federated_login
+//     would then match them to that address's local account. An
+//     identity_provider with assume_email_verified = true reports a missing
+//     claim as true, for providers whose administrators set every address
+//     and that never send the claim; an explicit false stays false.
 //   - Results and states live StateTTL (10 minutes) and are swept by
 //     RunSweeper.
 package federation

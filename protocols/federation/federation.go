@@ -45,6 +45,9 @@ type Provider struct {
 	ClientSecret string // empty for a public client (PKCE alone)
 	Scopes       []string
 	PKCE         bool
+	// AssumeEmailVerified: an email without an email_verified claim is
+	// reported verified (see dsl.IdentityProvider).
+	AssumeEmailVerified bool
 }
 
 // FromDSL returns the identity providers of a configuration.
@@ -53,7 +56,7 @@ func FromDSL(cfg *dsl.Config) []Provider {
 	for _, p := range cfg.IdentityProviders {
 		out = append(out, Provider{
 			Name: p.Name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret.Value(),
-			Scopes: slices.Clone(p.Scopes), PKCE: p.PKCE,
+			Scopes: slices.Clone(p.Scopes), PKCE: p.PKCE, AssumeEmailVerified: p.AssumeEmailVerified,
 		})
 	}
 	slices.SortFunc(out, func(a, b Provider) int { return strings.Compare(a.Name, b.Name) })
@@ -143,7 +146,7 @@ func (s *Service) Reload(cfg *dsl.Config) error {
 
 func sameProvider(a, b Provider) bool {
 	return a.Issuer == b.Issuer && a.ClientID == b.ClientID && a.ClientSecret == b.ClientSecret &&
-		a.PKCE == b.PKCE && slices.Equal(a.Scopes, b.Scopes)
+		a.PKCE == b.PKCE && slices.Equal(a.Scopes, b.Scopes) && a.AssumeEmailVerified == b.AssumeEmailVerified
 }
 
 // upstream returns the discovered provider, discovering it on first use.

@@ -71,8 +71,9 @@ relying_party "downstream" {
 `
 
 // downstreamHCL federates to the upstream: one relying party per way of
-// mapping, and one whose journey goes on to a push. %[1]s is its issuer,
-// %[2]s the upstream's.
+// mapping, one whose journey goes on to a push, and one whose provider
+// (the same upstream) assumes emails without email_verified are verified.
+// %[1]s is its issuer, %[2]s the upstream's.
 const downstreamHCL = `
 server {
   http {
@@ -90,6 +91,13 @@ identity_provider "oidc" "up" {
   client_secret = env("DOWN_SECRET")
   scopes        = ["openid", "email", "profile"]
   pkce          = true
+}
+identity_provider "oidc" "trusting" {
+  issuer                = "%[2]s"
+  client_id             = "downstream"
+  client_secret         = env("DOWN_SECRET")
+  scopes                = ["openid", "email", "profile"]
+  assume_email_verified = true
 }
 journey "email" {
   realm = realm.corp
@@ -115,6 +123,14 @@ journey "create" {
     provider    = identity_provider.up
     create_user = true
     outcomes    = { success = success, failure = failure, no_account = failure }
+  }
+}
+journey "trusted" {
+  realm = realm.corp
+  start = node.fed
+  node "federated_login" "fed" {
+    provider = identity_provider.trusting
+    outcomes = { success = success, failure = failure, no_account = failure }
   }
 }
 journey "mfa" {
@@ -225,7 +241,7 @@ func pair(t *testing.T) (up, down *instance) {
 	downLn, downURL := listen(t, "127.0.0.2")
 	up = serve(t, upLn, upURL, fmt.Sprintf(upstreamHCL, upURL, downURL), false)
 	var rps strings.Builder
-	for _, j := range []string{"email", "sub", "create", "mfa"} {
+	for _, j := range []string{"email", "sub", "create", "mfa", "trusted"} {
 		fmt.Fprintf(&rps, rpHCL, j, downURL)
 	}
 	down = serve(t, downLn, downURL, fmt.Sprintf(downstreamHCL, downURL, upURL, rps.String()), true)
@@ -406,8 +422,11 @@ func TestFederatedLogin(t *testing.T) {
 		wantLink           bool   // the user holds the link afterwards
 	}{
 		{name: "match by verified email, link stored", client: "email", user: "alice", wantOK: true, wantUser: "alice.local", wantLink: true},
-		{name: "match by email the provider does not qualify", client: "email", user: "carol", wantOK: true, wantUser: "carol", wantLink: true},
+		{name: "email the provider does not say is verified does not match", client: "email", user: "carol", wantOK: false},
 		{name: "unverified email does not match", client: "email", user: "dave", wantOK: false},
+		{name: "assume_email_verified: an email the provider does not qualify matches", client: "trusted", user: "carol", wantOK: true, wantUser: "carol", wantLink: true},
+		{name: "assume_email_verified: an unverified email still does not match", client: "trusted", user: "dave", wantOK: false},
+		{name: "assume_email_verified: a verified email matches", client: "trusted", user: "alice", wantOK: true, wantUser: "alice.local", wantLink: true},
 		{name: "match by sub", client: "sub", user: "erin", wantOK: true, wantUser: "erin.sub", wantLink: true},
 		{name: "match by sub after the email match linked", client: "sub", user: "alice", wantOK: true, wantUser: "alice.local", wantLink: true},
 		{name: "no account by sub", client: "sub", user: "dave", wantOK: false},
@@ -429,7 +448,11 @@ func TestFederatedLogin(t *testing.T) {
 				return
 			}
 			u := down.user(t, tc.wantUser)
-			if got := u.Attributes[attr]; tc.wantLink && got != link(up, tc.user) {
+			linkAttr := attr
+			if tc.client == "trusted" {
+				linkAttr = nodes.FederationLinkAttribute("trusting")
+			}
+			if got := u.Attributes[linkAttr]; tc.wantLink && got != link(up, tc.user) {
 				t.Errorf("link %q, want %q", got, link(up, tc.user))
 			}
 			if u.PasswordHash != "" {
