@@ -24,7 +24,8 @@ and edges added, removed or rewired, settings changed, relying parties,
 RADIUS clients and policies (and their order). Formatting, comments and
 file layout are no change. Changes that weaken security get a warning:
 MFA no longer on every path to success, PKCE relaxed, a token lifetime
-raised, a secret made literal, BlastRADIUS protections or lockout removed.
+raised, a secret made literal, BlastRADIUS protections or lockout removed,
+an identity provider's unverified emails trusted.
 
 OLD and NEW are configuration directories, or git:REV for a revision of
 the current repository: git:REV is the other argument's directory at REV

@@ -220,3 +220,44 @@ func TestSnake(t *testing.T) {
 		}
 	}
 }
+
+// TestAssumeEmailVerifiedWarned: trusting a provider's unverified emails
+// lets whoever sets an address upstream sign in as its local owner.
+func TestAssumeEmailVerifiedWarned(t *testing.T) {
+	cfg := func(assume string) *dsl.Config {
+		t.Helper()
+		src := `
+realm "corp" {}
+identity_provider "oidc" "up" {
+  issuer        = "https://idp.example.com"
+  client_id     = "authd"
+  client_secret = env("UP_SECRET")
+` + assume + `
+}
+`
+		c, diags := dsl.LoadSources(map[string][]byte{"a.hcl": []byte(src)}, ".", dsl.Options{LookupEnv: env})
+		if diags.HasErrors() {
+			t.Fatalf("%v", diags)
+		}
+		return c
+	}
+	const warning = `assume_email_verified turned on`
+	for _, tt := range []struct {
+		name     string
+		old, new string
+		want     bool
+	}{
+		{"turned on", "", "assume_email_verified = true", true},
+		{"turned off", "assume_email_verified = true", "", false},
+		{"unchanged on", "assume_email_verified = true", "assume_email_verified = true", false},
+	} {
+		r := Compare(cfg(tt.old), cfg(tt.new))
+		got := false
+		for _, w := range r.Warnings {
+			got = got || (w.Subject == `identity_provider "up"` && strings.Contains(w.Message, warning))
+		}
+		if got != tt.want {
+			t.Errorf("%s: warned %v, want %v (%+v)", tt.name, got, tt.want, r.Warnings)
+		}
+	}
+}

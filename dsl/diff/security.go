@@ -225,6 +225,12 @@ func (c *comparer) warnings() {
 			c.warn(subject, "lockout allows more failures: %d → %d", o.Lockout.MaxFailures, n.Lockout.MaxFailures)
 		}
 	}
+	for _, name := range sortedKeys(c.new.IdentityProviders) {
+		o, n := c.old.IdentityProviders[name], c.new.IdentityProviders[name]
+		if o != nil && !o.AssumeEmailVerified && n.AssumeEmailVerified {
+			c.warn(`identity_provider "`+name+`"`, "assume_email_verified turned on: an email the provider does not say is verified now matches a local account (whoever sets that address upstream signs in as its owner)")
+		}
+	}
 	c.oauthWarnings()
 	c.literalSecrets()
 }
