@@ -15,7 +15,9 @@ type Options struct {
 	// Strict turns warnings into errors (`authd validate -strict`), so CI
 	// can keep literal secrets and unreachable nodes out of main. A secret
 	// missing from this environment (env(), file()) stays a warning: CI
-	// has no secrets, and that says nothing about the configuration.
+	// has no secrets, and that says nothing about the configuration. So
+	// does an advisory warning, about a design that may be deliberate (a
+	// journey anyone can start for any user: a passwordless login).
 	Strict bool
 	// RequireEnv makes an unset env() variable, or a file() that does not
 	// exist, an error instead of a warning. `authd run` sets it: a server

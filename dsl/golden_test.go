@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // TestGolden loads each entry of testdata/invalid (a file, or a directory
@@ -69,7 +71,9 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestValid loads each entry of testdata/valid: no diagnostics at all.
+// TestValid loads each entry of testdata/valid: no diagnostics at all,
+// but the advisory warnings listed in validAdvisories (designs that may be
+// deliberate, which -strict leaves warnings), exactly those.
 func TestValid(t *testing.T) {
 	ents, err := os.ReadDir("testdata/valid")
 	if err != nil {
@@ -78,10 +82,32 @@ func TestValid(t *testing.T) {
 	for _, e := range ents {
 		path := filepath.Join("testdata/valid", e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
-			cfg, diags := Load([]string{path}, testOptions())
-			if len(diags) > 0 {
-				t.Fatalf("want no diagnostics, got:\n%s", render(t, diags, cfg.Files))
+			for _, strict := range []bool{false, true} {
+				opts := testOptions()
+				opts.Strict = strict
+				cfg, diags := Load([]string{path}, opts)
+				var got []string
+				for _, d := range diags {
+					if _, adv := d.Extra.(advisory); !adv || d.Severity != hcl.DiagWarning {
+						t.Fatalf("strict=%v: want no diagnostics but advisory warnings, got:\n%s", strict, render(t, diags, cfg.Files))
+					}
+					got = append(got, d.Summary+": "+strings.Fields(d.Detail)[2]) // The journey "NAME" ...
+				}
+				if want := validAdvisories[e.Name()]; strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("strict=%v: advisory warnings\n%s\nwant\n%s", strict, strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
 			}
 		})
 	}
+}
+
+// validAdvisories are the advisory warnings testdata/valid is meant to
+// get, by entry: summary and the journey named.
+var validAdvisories = map[string][]string{
+	// "identify" (username, then success) and "passwordless" (entering
+	// it) are startable on the journey API by anyone, as any user.
+	"inner_journeys": {
+		`Anyone can start this journey for any user: "identify"`,
+		`Anyone can start this journey for any user: "passwordless"`,
+	},
 }

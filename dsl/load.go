@@ -313,6 +313,7 @@ func (l *loader) run() hcl.Diagnostics {
 	diags = append(diags, l.checkRADIUSClients()...)
 	diags = append(diags, l.checkGraphs()...)
 	diags = append(diags, l.checkFrontends()...)
+	diags = append(diags, l.checkPublicStarts()...)
 	diags = append(diags, l.checkIdentityProviderScopes()...)
 
 	// Phase 5: the program.
@@ -504,7 +505,8 @@ func (l *loader) redactedFiles() map[string]*hcl.File {
 
 // finish orders diagnostics by position, drops exact duplicates, masks
 // URL credentials in their text (whichever check, or hcl itself, quoted
-// a value) and, in strict mode, turns warnings into errors.
+// a value) and, in strict mode, turns warnings into errors (but those
+// about this machine, environmental, and advisory ones).
 func finish(diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 	type key struct {
 		sev             hcl.DiagnosticSeverity
@@ -527,7 +529,9 @@ func finish(diags hcl.Diagnostics, strict bool) hcl.Diagnostics {
 		}
 		seen[k] = true
 		d = maskDiagnostic(d)
-		if _, env := d.Extra.(environmental); strict && d.Severity == hcl.DiagWarning && !env {
+		_, env := d.Extra.(environmental)
+		_, adv := d.Extra.(advisory)
+		if strict && d.Severity == hcl.DiagWarning && !env && !adv {
 			c := *d
 			c.Severity = hcl.DiagError
 			d = &c

@@ -56,6 +56,9 @@ journey "enroll" {
 # portal authenticated them already), then a push goes to their phone.
 # Nobody answers prompts here: authd moves the journey on itself when the
 # phone answers or the push expires, and the result goes to the callback.
+# Since api_client "portal" lists it, only an api_client's start call
+# begins it: the public journey API refuses (403), as the username node
+# would believe any name an anonymous caller gave.
 journey "portal_push" {
   realm       = realm.corp
   description = "A push the portal starts for its logged-in user"
@@ -111,7 +114,9 @@ api_client "portal" {
   # Requests from any other address are refused (403).
   allowed_ips = ["127.0.0.1", "::1", "10.20.0.0/16"]
 
-  # The journeys the portal may start; any other is refused (403).
+  # The journeys the portal may start; any other is refused (403). A
+  # journey listed here is started only by api_clients, never through the
+  # public .../authenticate (its sessions are still polled there by id).
   journeys = [journey.portal_push]
 
   # A start may name one of these, exactly; the result is POSTed there.

@@ -2,10 +2,15 @@
 // every other front end is measured against (see docs/api.md). It only
 // translates; the engine decides.
 //
+// A journey an api_client lists is started only by api_clients, through
+// the portal endpoint (portal.go); this one refuses to start it, but
+// resumes its sessions by id (clientonly.go).
+//
 // Abuse limits: every request counts against its client address's rate
 // (Options.IPLimit), and every answer that carries a password or code
-// counts against the user's (Options.UserLimit), so guessing a
-// password is slow even from many addresses; both answer 429 with
+// counts against the user's (Options.UserLimit, keyed on the name as the
+// nodes read it), so guessing a password is slow even from many addresses
+// and name spellings; both answer 429 with
 // Retry-After. Bodies are capped at MaxBodyBytes (400 invalid_request). Slow clients are
 // the http.Server's business (authd run sets read, header and write
 // timeouts).
@@ -160,6 +165,12 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusBadRequest, &Error{Error: "invalid_request", Field: "session", Message: "callbacks were sent without the session they answer"})
 			return
 		}
+		if h.startedByClients(realm, journey) {
+			result = "forbidden"
+			writeJSON(w, http.StatusForbidden, &Error{Error: "forbidden", Message: "journey " + journey +
+				" is started by API clients only (POST " + strings.TrimSuffix(r.URL.Path, "/authenticate") + "/start with the client's basic auth); a session one started is resumed here with its id"})
+			return
+		}
 		resp, err = h.eng.Start(r.Context(), realm, journey, req)
 	} else {
 		// A session is only resumed through the realm and journey it
@@ -196,6 +207,20 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 	result = h.reply(w, r.Context(), r.URL.Path, req, resp, err)
 }
 
+// startedByClients reports whether journey of realm is one an api_client
+// starts (clientonly.go), which this endpoint must not start. A journey
+// unknown in realm is left to Start, which answers 404 as for any other.
+func (h *Handler) startedByClients(realm, journey string) bool {
+	p := h.eng.Program()
+	if p == nil {
+		return false
+	}
+	if j := p.Journeys[journey]; j == nil || j.Realm != realm {
+		return false
+	}
+	return clientsOnly(h.eng, journey)
+}
+
 // reply answers a start or resume of the request to path, and returns the
 // result label for the metrics.
 func (h *Handler) reply(w http.ResponseWriter, ctx context.Context, path string, req engine.Request, resp *engine.Response, err error) string {
@@ -227,9 +252,9 @@ func (h *Handler) reply(w http.ResponseWriter, ctx context.Context, path string,
 
 // credentialAnswer reports whether answers carry a password or code for s
 // (a guess worth limiting), and the user it is about: the name answered
-// with it, else the session's user, else "" (all anonymous guesses of a
-// realm share one bucket, which only matters when a journey asks for a
-// password before a name).
+// with it, as the nodes read it (limitName), else the session's user, else
+// "" (all anonymous guesses of a realm share one bucket, which only
+// matters when a journey asks for a password before a name).
 func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, bool) {
 	user, guess := s.User, false
 	for i, a := range answers {
@@ -249,8 +274,8 @@ func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, boo
 		}
 		switch typ {
 		case engine.CallbackName:
-			if *a.Value != "" {
-				user = *a.Value
+			if name := limitName(*a.Value); name != "" {
+				user = name
 			}
 		case engine.CallbackPassword, engine.CallbackCode:
 			// A blank code asks for a push instead: not a guess.
@@ -262,6 +287,15 @@ func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, boo
 	}
 	return user, guess
 }
+
+// limitName is the user name an answer is about, as the username and
+// credentials nodes read it (nodes.cleanUsername trims white space,
+// Unicode spaces included, before the store is asked): " alice" and
+// "alice\u00a0" are guesses at alice, so they must draw on alice's budget,
+// not on fresh ones of their own. protocols may not import nodes, so this
+// repeats the trimming; TestPerUserLimitNameVariants checks the two agree
+// through the real credentials node.
+func limitName(s string) string { return strings.TrimSpace(s) }
 
 // limited answers 429 with Retry-After.
 func (h *Handler) limited(w http.ResponseWriter, scope string, wait time.Duration) {

@@ -65,13 +65,17 @@ type PortalHandler struct {
 }
 
 // NewPortal returns the api_client endpoint; mount it at
-// PortalPattern's path.
+// PortalPattern's path. From then on the journey API over o.Engine refuses
+// to start a journey any of o.Clients lists: only this endpoint starts it.
 func NewPortal(o PortalOptions) *PortalHandler {
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
 	h := &PortalHandler{o: o, mux: http.NewServeMux()}
 	h.mux.HandleFunc(PortalPattern, h.start)
+	// The journey API over the same engine refuses to start the clients'
+	// journeys (clientonly.go).
+	registerClients(o.Engine, o.Clients)
 	return h
 }
 
@@ -106,8 +110,10 @@ type PortalStarted struct {
 var dummyDigest = sha256.Sum256([]byte("authd: no such api_client"))
 
 // authenticate finds the api_client of a request: 401 without basic auth
-// or with a wrong name or secret, 403 from an address outside its
-// allowed_ips. The secret is compared in constant time (as SHA-256
+// or with a wrong name or secret, then 403 from an address outside its
+// allowed_ips. The secret is checked first, so only a caller who knows it
+// learns that the client exists (a 403 before it would tell anyone which
+// names are clients). The secret is compared in constant time (as SHA-256
 // digests, so its length does not leak either).
 func (h *PortalHandler) authenticate(w http.ResponseWriter, r *http.Request) *dsl.APIClient {
 	name, secret, ok := r.BasicAuth()
@@ -116,10 +122,6 @@ func (h *PortalHandler) authenticate(w http.ResponseWriter, r *http.Request) *ds
 		clients = h.o.Clients()
 	}
 	c := clients[name]
-	if ok && c != nil && !allowedIP(c, clientIP(r)) {
-		writeJSON(w, http.StatusForbidden, &Error{Error: "forbidden", Message: "this address may not use api_client " + name})
-		return nil
-	}
 	want := dummyDigest
 	if c != nil {
 		want = sha256.Sum256([]byte(c.Secret.Value()))
@@ -129,6 +131,10 @@ func (h *PortalHandler) authenticate(w http.ResponseWriter, r *http.Request) *ds
 	if !ok || c == nil || !match || c.Secret.Value() == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="authd", charset="UTF-8"`)
 		writeJSON(w, http.StatusUnauthorized, &Error{Error: "unauthorized", Message: "api_client name or secret wrong"})
+		return nil
+	}
+	if !allowedIP(c, clientIP(r)) {
+		writeJSON(w, http.StatusForbidden, &Error{Error: "forbidden", Message: "this address may not use api_client " + name})
 		return nil
 	}
 	return c
