@@ -37,7 +37,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.checkAuthorize(c, ar); err != nil {
-		p.f.WriteAuthorizeError(ctx, w, ar, err)
+		p.writeAuthorizeError(ctx, w, ar, err)
 		return
 	}
 	prompt := fosite.RemoveEmpty(strings.Split(ar.GetRequestForm().Get("prompt"), " "))
@@ -45,21 +45,23 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if v := ar.GetRequestForm().Get("max_age"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds."))
+			p.writeAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("max_age must be a non-negative number of seconds."))
 			return
 		}
 		maxAge = n
 	}
 
 	// Single sign-on: a browser that already passed this relying party's
-	// journey skips it, unless the relying party asks for a fresh login.
+	// journey skips it, unless the relying party asks for a fresh login or
+	// the session's user is gone or locked since.
 	if s, _ := p.sso(r, now); s.satisfies(c.cfg.Realm, c.cfg.Journey, now) && !slices.Contains(prompt, "login") &&
-		(maxAge < 0 || !s.AuthTime.Add(time.Duration(maxAge)*time.Second).Before(now.Truncate(time.Second))) {
+		(maxAge < 0 || !s.AuthTime.Add(time.Duration(maxAge)*time.Second).Before(now.Truncate(time.Second))) &&
+		p.ssoUserOK(s, now) {
 		p.issueCode(w, r, ar, c, grantInfo{user: s.User, authTime: s.AuthTime, requestedAt: now})
 		return
 	}
 	if slices.Contains(prompt, "none") {
-		p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked, but the browser has no sign-in session that this application accepts."))
+		p.writeAuthorizeError(ctx, w, ar, fosite.ErrLoginRequired.WithHint("prompt=none was asked, but the browser has no sign-in session that this application accepts."))
 		return
 	}
 
@@ -67,7 +69,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	resp, err := p.eng.Start(ctx, c.cfg.Realm, c.cfg.Journey, req)
 	if err != nil {
 		p.log.Error("starting a journey", "client", c.cfg.ID, "journey", c.cfg.Journey, "err", err)
-		p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithHint("The sign-in could not be started."))
+		p.writeAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithHint("The sign-in could not be started."))
 		return
 	}
 	a := &authz{
@@ -85,7 +87,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	a.Session = resp.Session
 	if err := p.saveAuthz(a); err != nil {
 		p.log.Error("storing an authorization", "err", err)
-		p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithHint("The sign-in could not be started."))
+		p.writeAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithHint("The sign-in could not be started."))
 		return
 	}
 	http.Redirect(w, r, loginURL(a.ID, false), http.StatusSeeOther)
@@ -132,7 +134,7 @@ func (p *Provider) authorizeError(w http.ResponseWriter, r *http.Request, ar fos
 		c, _ = ar.GetClient().(*client)
 	}
 	if c != nil && ar.IsRedirectURIValid() && c != nil && c.redirectRegistered(ar.GetRedirectURI()) {
-		p.f.WriteAuthorizeError(r.Context(), w, ar, err)
+		p.writeAuthorizeError(r.Context(), w, ar, err)
 		return
 	}
 	rfc := fosite.ErrorToRFC6749Error(err)
@@ -159,17 +161,49 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, ar fosite.A
 	req := p.engineRequest(r, c, ar.GetRequestedScopes())
 	sess, err := p.newUserSession(c, g, ar.GetGrantedScopes(), req)
 	if err != nil {
-		p.f.WriteAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The user cannot sign in to this application."))
+		p.writeAuthorizeError(ctx, w, ar, fosite.ErrAccessDenied.WithHint("The user cannot sign in to this application."))
 		return
 	}
 	ar.SetID(newGrantID())
 	resp, err := p.f.NewAuthorizeResponse(ctx, ar, sess)
 	if err != nil {
-		p.f.WriteAuthorizeError(ctx, w, ar, err)
+		p.writeAuthorizeError(ctx, w, ar, err)
 		return
 	}
 	p.log.Info("authorization granted", "client", c.cfg.ID, "user", g.user, "journey", c.cfg.Journey, "scopes", strings.Join(ar.GetGrantedScopes(), " "))
+	// RFC 9207: the client learns which issuer answered, so an attacker's
+	// authorization server cannot pass its response off as authd's to a
+	// client that talks to several (mix-up attacks).
+	resp.AddParameter("iss", p.issuer)
 	p.f.WriteAuthorizeResponse(ctx, w, ar, resp)
+}
+
+// writeAuthorizeError is fosite's WriteAuthorizeError with RFC 9207's iss
+// on the redirect, which error responses must carry as well once discovery
+// advertises authorization_response_iss_parameter_supported. fosite adds
+// nothing to an error redirect, so the Location it sets is amended before
+// the status is written; its JSON answer (no usable redirect URI) is left
+// as it is.
+func (p *Provider) writeAuthorizeError(ctx context.Context, w http.ResponseWriter, ar fosite.AuthorizeRequester, err error) {
+	p.f.WriteAuthorizeError(ctx, &issRedirect{ResponseWriter: w, iss: p.issuer}, ar, err)
+}
+
+// issRedirect adds iss to the query of the redirect written through it.
+type issRedirect struct {
+	http.ResponseWriter
+	iss string
+}
+
+func (w *issRedirect) WriteHeader(status int) {
+	if loc := w.Header().Get("Location"); loc != "" && status >= 300 && status < 400 {
+		if u, err := url.Parse(loc); err == nil {
+			q := u.Query()
+			q.Set("iss", w.iss)
+			u.RawQuery = q.Encode()
+			w.Header().Set("Location", u.String())
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // newUserSession builds the session of a grant to a user.
@@ -208,7 +242,7 @@ func (p *Provider) journeyDone(w http.ResponseWriter, r *http.Request, a *authz,
 	}
 	if resp.Outcome != engine.Success || resp.User == "" {
 		p.log.Info("authorization denied", "client", c.cfg.ID, "journey", c.cfg.Journey, "reason", resp.Reason)
-		p.f.WriteAuthorizeError(r.Context(), w, ar, fosite.ErrAccessDenied.WithHint("The user could not be authenticated."))
+		p.writeAuthorizeError(r.Context(), w, ar, fosite.ErrAccessDenied.WithHint("The user could not be authenticated."))
 		return
 	}
 	p.remember(w, r, c.cfg.Realm, resp.User, c.cfg.Journey, now)

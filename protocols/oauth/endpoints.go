@@ -16,31 +16,32 @@ import (
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	set := p.clients.Load()
 	doc := map[string]any{
-		"issuer":                                        p.issuer,
-		"authorization_endpoint":                        p.issuer + "/oauth2/authorize",
-		"token_endpoint":                                p.issuer + "/oauth2/token",
-		"userinfo_endpoint":                             p.issuer + "/oauth2/userinfo",
-		"jwks_uri":                                      p.issuer + "/oauth2/jwks",
-		"introspection_endpoint":                        p.issuer + "/oauth2/introspect",
-		"revocation_endpoint":                           p.issuer + "/oauth2/revoke",
-		"end_session_endpoint":                          p.issuer + "/oauth2/logout",
-		"response_types_supported":                      []string{"code"},
-		"response_modes_supported":                      []string{"query"},
-		"grant_types_supported":                         []string{GrantAuthorizationCode, GrantRefreshToken, GrantPassword, GrantClientCredentials},
-		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         []string{algRS256},
-		"token_endpoint_auth_methods_supported":         []string{"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"revocation_endpoint_auth_methods_supported":    []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":              []string{"S256"},
-		"scopes_supported":                              set.scopes,
-		"claims_supported":                              set.claims,
-		"prompt_values_supported":                       p.fcfg.AllowedPromptValues,
-		"claims_parameter_supported":                    false,
-		"request_parameter_supported":                   false,
-		"request_uri_parameter_supported":               false,
-		"frontchannel_logout_supported":                 false,
-		"backchannel_logout_supported":                  false,
+		"issuer":                                         p.issuer,
+		"authorization_endpoint":                         p.issuer + "/oauth2/authorize",
+		"token_endpoint":                                 p.issuer + "/oauth2/token",
+		"userinfo_endpoint":                              p.issuer + "/oauth2/userinfo",
+		"jwks_uri":                                       p.issuer + "/oauth2/jwks",
+		"introspection_endpoint":                         p.issuer + "/oauth2/introspect",
+		"revocation_endpoint":                            p.issuer + "/oauth2/revoke",
+		"end_session_endpoint":                           p.issuer + "/oauth2/logout",
+		"response_types_supported":                       []string{"code"},
+		"response_modes_supported":                       []string{"query"},
+		"grant_types_supported":                          []string{GrantAuthorizationCode, GrantRefreshToken, GrantPassword, GrantClientCredentials},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{algRS256},
+		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
+		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
+		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"scopes_supported":                               set.scopes,
+		"claims_supported":                               set.claims,
+		"prompt_values_supported":                        advertisedPrompts,
+		"authorization_response_iss_parameter_supported": true,
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"frontchannel_logout_supported":                  false,
+		"backchannel_logout_supported":                   false,
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, doc)
@@ -87,7 +88,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _ := ar.GetClient().(*client)
-	claims, err := p.userClaims(c, s.Realm, s.User, ar.GetGrantedScopes(), p.engineRequest(r, c, ar.GetGrantedScopes()), time.Now())
+	now := time.Now()
+	// A token whose user was deleted (and maybe created again under the
+	// same name) is no longer the user's; see grantUser.
+	if p.sessionUserGone(s, now) {
+		bearerError(w, http.StatusUnauthorized, "invalid_token", "The user of this token no longer exists.")
+		return
+	}
+	claims, err := p.userClaims(c, s.Realm, s.User, ar.GetGrantedScopes(), p.engineRequest(r, c, ar.GetGrantedScopes()), now)
 	if errors.Is(err, errNoUser) {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "The user of this token no longer exists.")
 		return
@@ -109,7 +117,8 @@ func bearerError(w http.ResponseWriter, status int, code, desc string) {
 // introspect is RFC 7662. Only a confidential client may ask, and a token
 // is reported active only to its own client, to the resource servers named
 // for that client, and to the audiences it was issued for; everyone else
-// is told {"active": false}, as the RFC advises.
+// is told {"active": false}, as the RFC advises. A token whose user no
+// longer exists is not active either.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -143,6 +152,13 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	owner, _ := ar.GetClient().(*client)
 	caller := fc.GetID()
 	if owner == nil || !(owner.mayIntrospect(caller) || slices.Contains(ar.GetGrantedAudience(), caller)) {
+		writeJSON(w, http.StatusOK, inactive)
+		return
+	}
+	// As userinfo: the token of a user who is gone (or whose name a new
+	// user took) is not active, so a resource server does not act for
+	// them. A lock does not end a live token (see grantUser).
+	if s, _ := ar.GetSession().(*Session); p.sessionUserGone(s, time.Now()) {
 		writeJSON(w, http.StatusOK, inactive)
 		return
 	}

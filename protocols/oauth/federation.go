@@ -61,7 +61,7 @@ func (p *Provider) federationCallback(w http.ResponseWriter, r *http.Request) {
 	var a *authz
 	if ck, err := r.Cookie(cookieFederation); err == nil && ck.Value != "" {
 		if x, err := p.loadAuthz(ck.Value, now); err == nil {
-			if b := existingBrowserID(r); b != "" && hashCookie(b) == x.Browser {
+			if b := p.existingBrowserID(r); b != "" && hashCookie(b) == x.Browser {
 				a = x
 			}
 		}

@@ -47,7 +47,7 @@ func (p *Provider) loginContext(w http.ResponseWriter, r *http.Request, now time
 			"Return to the application and sign in again.", nil)
 		return nil, nil, false
 	}
-	if b := existingBrowserID(r); b == "" || hashCookie(b) != a.Browser {
+	if b := p.existingBrowserID(r); b == "" || hashCookie(b) != a.Browser {
 		p.errorPage(w, r, http.StatusForbidden, "This sign-in belongs to another browser",
 			"Return to the application in this browser and sign in again.", nil)
 		return nil, nil, false
@@ -234,7 +234,7 @@ func (p *Provider) renderStep(w http.ResponseWriter, r *http.Request, a *authz, 
 	pg := &pages.Page{
 		Realm:  p.realmName(c.cfg.Realm),
 		Action: loginURL(a.ID, false),
-		CSRF:   p.csrfToken(existingBrowserID(r), a.ID),
+		CSRF:   p.csrfToken(p.existingBrowserID(r), a.ID),
 		Error:  errMsg,
 		Submit: "Continue",
 	}

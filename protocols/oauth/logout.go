@@ -10,11 +10,16 @@ import (
 )
 
 // logout is RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
-// With a valid id_token_hint the browser's SSO session ends at once;
-// without one the user confirms with a CSRF-protected form, so a third
-// party cannot sign people out with a link. post_logout_redirect_uri is
-// followed only when it is registered for the client the hint (or
-// client_id) names.
+// The browser's SSO session ends at once only when a valid id_token_hint
+// belongs to it: same user and realm, issued during this session. The spec
+// has the OP ask the user when the hint is missing or "does not belong to
+// the current OP session ... and/or currently logged in End-User", and a
+// plain GET is all a third party needs: a link carrying any ID token authd
+// ever signed (an old one, another user's) would otherwise sign people
+// out. So in every other case the user confirms with a CSRF-protected
+// form. A hint authd did not sign, or not for the client named, is refused.
+// post_logout_redirect_uri is followed only when it is registered for the
+// client the hint (or client_id) names.
 func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -26,21 +31,21 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 	redirect := r.Form.Get("post_logout_redirect_uri")
 	state := r.Form.Get("state")
 
-	hintOK, hintSub := false, ""
+	var h *idTokenHint
 	if hint != "" {
-		aud, sub, err := p.verifyIDTokenHint(hint)
-		if err != nil || (clientID != "" && !contains(aud, clientID)) {
+		var err error
+		h, err = p.verifyIDTokenHint(hint)
+		if err != nil || (clientID != "" && !contains(h.aud, clientID)) {
 			p.errorPage(w, r, http.StatusBadRequest, "This sign-out request is not valid",
 				"The application sent an ID token authd did not issue to it.", nil)
 			return
 		}
-		hintOK, hintSub = true, sub
-		if clientID == "" && len(aud) == 1 {
-			clientID = aud[0]
+		if clientID == "" && len(h.aud) == 1 {
+			clientID = h.aud[0]
 		}
 	}
+	c := p.clients.Load().byID[clientID]
 	if redirect != "" {
-		c := p.clients.Load().byID[clientID]
 		if c == nil || !c.logoutRedirectRegistered(redirect) {
 			p.errorPage(w, r, http.StatusBadRequest, "This sign-out request is not valid",
 				"The address to return to after signing out is not registered for the application, so authd will not send you there.", nil)
@@ -48,8 +53,13 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	now := time.Now()
+	s, _ := p.sso(r, now)
 	confirmed := r.Method == http.MethodPost && p.csrfOK(r, "logout")
-	if !hintOK && !confirmed {
+	if !confirmed && !hintEndsSession(h, c, s) {
+		if h != nil && s != nil {
+			p.log.Info("logout hint does not belong to the browser's session; asking the user", "client", clientID)
+		}
 		pg := &pages.Page{
 			Title: "Sign out", Heading: "Sign out?", Realm: "authd",
 			Messages: []string{"Do you want to sign out of all applications in this browser?"},
@@ -64,11 +74,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusOK, pages.Logout, pg)
 		return
 	}
-	now := time.Now()
-	if s, _ := p.sso(r, now); s != nil {
-		if hintOK && hintSub != s.User {
-			p.log.Info("logout hint names another user than the session; ending the session anyway")
-		}
+	if s != nil {
 		p.log.Info("signed out", "user", s.User, "client", clientID)
 	}
 	p.forget(w, r)
@@ -86,31 +92,58 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 		Messages: []string{"You can close this window."}})
 }
 
+// hintEndsSession reports whether a verified hint (nil: none) of client c
+// may end the browser's SSO session s without asking: its subject is the
+// session's user in the client's realm, and it was issued during the
+// session (an ID token may have expired, which the spec allows, but not
+// predate the sign-in). With no session there is nothing to end, and a
+// verified hint needs no confirmation to clear the cookie and go back.
+func hintEndsSession(h *idTokenHint, c *client, s *ssoSession) bool {
+	switch {
+	case h == nil:
+		return false
+	case s == nil:
+		return true
+	case c == nil || c.cfg.Realm != s.Realm || h.sub != s.User:
+		return false
+	default:
+		return s.Started.IsZero() || !h.iat.Before(s.Started)
+	}
+}
+
+// idTokenHint is what logout reads from a verified id_token_hint.
+type idTokenHint struct {
+	aud []string
+	sub string
+	iat time.Time
+}
+
 // verifyIDTokenHint checks that authd signed the token (it may have
-// expired: RP-initiated logout allows that) and returns its audience and
-// subject.
-func (p *Provider) verifyIDTokenHint(tok string) ([]string, string, error) {
+// expired: RP-initiated logout allows that) and returns its audience,
+// subject and issue time.
+func (p *Provider) verifyIDTokenHint(tok string) (*idTokenHint, error) {
 	_, payload, err := p.ring.Load().verify(tok)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	var cl struct {
 		Iss string          `json:"iss"`
 		Sub string          `json:"sub"`
 		Aud json.RawMessage `json:"aud"`
+		Iat int64           `json:"iat"`
 	}
 	if err := json.Unmarshal(payload, &cl); err != nil || cl.Iss != p.issuer {
-		return nil, "", errBadHint
+		return nil, errBadHint
 	}
 	var aud []string
 	if json.Unmarshal(cl.Aud, &aud) != nil {
 		var one string
 		if json.Unmarshal(cl.Aud, &one) != nil {
-			return nil, "", errBadHint
+			return nil, errBadHint
 		}
 		aud = []string{one}
 	}
-	return aud, cl.Sub, nil
+	return &idTokenHint{aud: aud, sub: cl.Sub, iat: time.Unix(cl.Iat, 0)}, nil
 }
 
 type hintError string

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,4 +381,152 @@ func TestSSOSessionLifetimeFromRealm(t *testing.T) {
 		t.Fatal("no SSO cookie was set")
 	}
 	mustEqual(t, "SSO cookie Max-Age", sso.MaxAge, int((2 * time.Hour).Seconds()))
+}
+
+// ssoAlive reports whether the browser still has an SSO session that
+// portal accepts.
+func ssoAlive(t *testing.T, b *browser) bool {
+	t.Helper()
+	r := b.get(authorizeURL(b.fx, "portal", url.Values{"prompt": {"none"}}))
+	u, err := url.Parse(r.location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("code") != ""
+}
+
+// An ID token of another user is no reason to end this browser's session
+// on a GET: the user is asked, and the post-logout redirect still applies.
+func TestLogoutHintOfAnotherUserAsks(t *testing.T) {
+	fx := start(t)
+	alice, bob := newBrowser(t, fx), newBrowser(t, fx)
+	loginCode(t, alice, "portal", url.Values{"code_challenge": nil}, alicePassword)
+	code, _ := loginCode(t, bob, "portal", url.Values{"code_challenge": nil}, answers{{"username": oauthtest.Bob, "password": oauthtest.BobPassword}})
+	bobs := exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+
+	back := fx.URL + "/app/signed-out"
+	confirm := alice.get("/oauth2/logout?" + url.Values{"id_token_hint": {bobs.IDToken}, "post_logout_redirect_uri": {back}, "state": {"s1"}}.Encode())
+	if confirm.status != http.StatusOK || confirm.location != "" || !strings.Contains(confirm.body, `name="csrf"`) {
+		t.Fatalf("bob's hint in alice's browser: %d %q, want the confirmation page", confirm.status, confirm.location)
+	}
+	if !ssoAlive(t, alice) {
+		t.Fatal("another user's ID token ended alice's session without asking")
+	}
+	hidden := url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(confirm.body, -1) {
+		hidden.Set(html(m[1]), html(m[2]))
+	}
+	r := alice.post("/oauth2/logout", hidden)
+	mustEqual(t, "redirect after confirming", r.location, back+"?state=s1")
+	if ssoAlive(t, alice) {
+		t.Fatal("the confirmed logout left the session")
+	}
+	// An unregistered post_logout_redirect_uri is still refused outright.
+	bad := bob.get("/oauth2/logout?" + url.Values{"id_token_hint": {bobs.IDToken}, "post_logout_redirect_uri": {"https://evil.example/"}}.Encode())
+	mustEqual(t, "unregistered post_logout_redirect_uri", bad.status, http.StatusBadRequest)
+}
+
+// An ID token from an earlier session of the same user in this browser
+// (however old: expired hints are allowed) does not end the current one
+// without asking; one issued during it does.
+func TestLogoutHintOfEarlierSessionAsks(t *testing.T) {
+	fx := start(t)
+	b := newBrowser(t, fx)
+	code, _ := loginCode(t, b, "portal", url.Values{"code_challenge": nil}, alicePassword)
+	first := exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+	r := b.get("/oauth2/logout?" + url.Values{"id_token_hint": {first.IDToken}}.Encode())
+	mustEqual(t, "own hint signs out at once", r.status, http.StatusOK)
+	if ssoAlive(t, b) {
+		t.Fatal("the session outlived its own hint")
+	}
+	// iat has whole seconds: sign in again in a later second.
+	iat, _ := claimsOf(t, first.IDToken)["iat"].(float64)
+	waitPast(time.Unix(int64(iat)+1, 0))
+	code, _ = loginCode(t, b, "portal", url.Values{"code_challenge": nil}, alicePassword)
+	second := exchange(t, fx, "portal", oauthtest.WebSecret, code, "").ok(t)
+
+	old := b.get("/oauth2/logout?" + url.Values{"id_token_hint": {first.IDToken}}.Encode())
+	if old.status != http.StatusOK || !strings.Contains(old.body, `name="csrf"`) {
+		t.Fatalf("hint of the earlier session: %d, want the confirmation page", old.status)
+	}
+	if !ssoAlive(t, b) {
+		t.Fatal("a hint of an earlier session ended the current one without asking")
+	}
+	b.get("/oauth2/logout?" + url.Values{"id_token_hint": {second.IDToken}}.Encode())
+	if ssoAlive(t, b) {
+		t.Fatal("the current session's hint did not sign out")
+	}
+}
+
+// TestCookieNamesFollowIssuerScheme: an https issuer's cookies carry the
+// __Host- prefix (Secure, Path=/, no Domain), so a sibling subdomain can
+// neither plant nor shadow them; a plain-http issuer keeps the bare names,
+// which the prefix would not allow. Either reads only the name in force.
+func TestCookieNamesFollowIssuerScheme(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		https        bool
+		sso, browser string
+		browserPath  string
+		other        string // the name not in force
+		secure       bool
+	}{
+		{"https", true, "__Host-authd_sso", "__Host-authd_browser", "/", "authd_sso", true},
+		{"http", false, "authd_sso", "authd_browser", "/oauth2/", "__Host-authd_sso", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var fx *oauthtest.Fixture
+			next := http.DefaultTransport
+			if tc.https {
+				// The provider behind TLS, with the server's URL as its
+				// issuer: the cookie jar keeps Secure cookies for https only.
+				var h atomic.Value
+				ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.Load().(http.Handler).ServeHTTP(w, r)
+				}))
+				t.Cleanup(ts.Close)
+				tls := *start(t, func(c *oauth.Config) { c.Issuer = ts.URL })
+				h.Store(tls.Provider.Handler())
+				tls.URL = ts.URL
+				fx = &tls
+				next = ts.Client().Transport
+			} else {
+				fx = start(t)
+			}
+			b := newBrowser(t, fx)
+			rec := &cookieRecorder{next: next}
+			b.c.Transport = rec
+			loginCode(t, b, "portal", url.Values{"code_challenge": nil}, alicePassword)
+			var ssoValue string
+			for _, c := range rec.cookies {
+				want := map[string]string{tc.sso: "/", tc.browser: tc.browserPath}
+				path, ok := want[c.Name]
+				if !ok {
+					t.Errorf("cookie %q set, want only %s and %s", c.Name, tc.sso, tc.browser)
+					continue
+				}
+				if c.Path != path || c.Domain != "" || c.Secure != tc.secure || !c.HttpOnly {
+					t.Errorf("cookie %s: Path=%q Domain=%q Secure=%v HttpOnly=%v, want Path=%q, no Domain, Secure=%v, HttpOnly",
+						c.Name, c.Path, c.Domain, c.Secure, c.HttpOnly, path, tc.secure)
+				}
+				if c.Name == tc.sso {
+					ssoValue = c.Value
+				}
+			}
+			if ssoValue == "" {
+				t.Fatalf("no %s cookie was set", tc.sso)
+			}
+			if !ssoAlive(t, b) {
+				t.Fatalf("the %s cookie is not read back", tc.sso)
+			}
+			// The same session under the name not in force is no session.
+			planted := newBrowser(t, fx)
+			planted.c.Transport = next
+			u, _ := url.Parse(fx.URL)
+			planted.c.Jar.SetCookies(u, []*http.Cookie{{Name: tc.other, Value: ssoValue, Path: "/"}})
+			if ssoAlive(t, planted) {
+				t.Fatalf("a cookie named %s was taken for the session", tc.other)
+			}
+		})
+	}
 }

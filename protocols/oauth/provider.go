@@ -65,6 +65,21 @@ type Config struct {
 	UserLookup func(realm, name string) (*users.User, error)
 }
 
+// Prompt values. consent is accepted but not advertised: authd has no
+// consent screen, because its relying parties are first-party and their
+// registration (the scopes an administrator gave them) is the consent. A
+// request with prompt=consent is answered as without it, not with
+// consent_required: OpenID Connect Core §11 has clients send prompt=consent
+// whenever they ask for offline_access "unless other conditions for
+// processing the request permitting offline access ... are in place", as
+// the registration is here, and clients that follow it (and the
+// conformance suite's refresh tests) would otherwise never get a refresh
+// token. Discovery leaves consent out so that no client expects a screen.
+var (
+	acceptedPrompts   = []string{"login", "none", "consent", "select_account"}
+	advertisedPrompts = []string{"login", "none", "select_account"}
+)
+
 // Defaults of Config.
 const (
 	DefaultAuthorizeCodeTTL = 10 * time.Minute
@@ -76,13 +91,14 @@ const (
 // Provider is the OAuth 2.0 / OpenID Connect provider: fosite for the
 // protocol, the engine for the login, the store for everything it keeps.
 type Provider struct {
-	eng    *engine.Engine
-	kv     store.KV
-	users  func(realm, name string) (*users.User, error)
-	log    *slog.Logger
-	cfg    Config
-	issuer string
-	secure bool // cookies are Secure (https issuer)
+	eng     *engine.Engine
+	kv      store.KV
+	users   func(realm, name string) (*users.User, error)
+	log     *slog.Logger
+	cfg     Config
+	issuer  string
+	secure  bool // cookies are Secure (https issuer)
+	cookies cookieNames
 
 	f        *fosite.Fosite
 	fcfg     *fosite.Config
@@ -138,7 +154,7 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 	}
 	p := &Provider{
 		eng: eng, kv: kv, log: log.With("component", "oauth"), cfg: cfg,
-		issuer: iss.String(), secure: iss.Scheme == "https",
+		issuer: iss.String(), secure: iss.Scheme == "https", cookies: cookieNamesFor(iss.Scheme == "https"),
 		macKey: make([]byte, 32),
 	}
 	if _, err := rand.Read(p.macKey); err != nil {
@@ -191,7 +207,7 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 		SendDebugMessagesToClients:     false,
 		GlobalSecret:                   secret,
 		ClientAuthenticationStrategy:   p.authenticateClient,
-		AllowedPromptValues:            []string{"login", "none", "consent", "select_account"},
+		AllowedPromptValues:            acceptedPrompts,
 		OmitRedirectScopeParam:         false,
 	}
 	strat := &tokenStrategy{

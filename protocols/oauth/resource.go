@@ -33,8 +33,8 @@ type AccessTokenInfo struct {
 
 // IntrospectAccessToken looks an access token (opaque or JWT) up in the
 // store as /oauth2/introspect does, for a resource server in the same
-// process: ok is false for a token that is unknown, expired, revoked, or
-// of a relying party no longer configured.
+// process: ok is false for a token that is unknown, expired, revoked, of a
+// relying party no longer configured, or of a user who no longer exists.
 func (p *Provider) IntrospectAccessToken(ctx context.Context, token string) (*AccessTokenInfo, bool) {
 	tu, ar, err := p.f.IntrospectToken(ctx, token, fosite.AccessToken, NewSession())
 	if err != nil || tu != fosite.AccessToken {
@@ -42,6 +42,9 @@ func (p *Provider) IntrospectAccessToken(ctx context.Context, token string) (*Ac
 	}
 	owner, _ := ar.GetClient().(*client)
 	if owner == nil {
+		return nil, false
+	}
+	if s, _ := ar.GetSession().(*Session); p.sessionUserGone(s, time.Now()) {
 		return nil, false
 	}
 	info := &AccessTokenInfo{

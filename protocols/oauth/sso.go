@@ -24,11 +24,35 @@ const (
 	bucketSSO = "oauth_sso"
 )
 
-// Cookies.
+// Cookies. On an https issuer the names carry the __Host- prefix, which
+// browsers accept only on a Secure cookie with Path=/ and no Domain: a
+// sibling subdomain (or a plain-http page of the same host) can then
+// neither plant a session or browser binding of its choice nor shadow
+// authd's with a cookie of a more specific path. Plain-http issuers
+// (loopback development) cannot use the prefix, which requires Secure, so
+// they keep the bare names. Only the name in force is ever read: a bare
+// authd_sso is no session on an https issuer.
 const (
 	cookieSSO     = "authd_sso"
 	cookieBrowser = "authd_browser"
+	hostPrefix    = "__Host-"
 )
+
+// cookieNames are the names and paths of the provider's cookies for its
+// issuer's scheme.
+type cookieNames struct {
+	sso, browser string
+	// browserPath is /oauth2/ where it can be (only the provider's pages
+	// need the binding), / where the prefix demands it.
+	browserPath string
+}
+
+func cookieNamesFor(secure bool) cookieNames {
+	if secure {
+		return cookieNames{sso: hostPrefix + cookieSSO, browser: hostPrefix + cookieBrowser, browserPath: "/"}
+	}
+	return cookieNames{sso: cookieSSO, browser: cookieBrowser, browserPath: "/oauth2/"}
+}
 
 // authz is an authorization request waiting for its journey.
 type authz struct {
@@ -51,6 +75,11 @@ type ssoSession struct {
 	Realm    string    `json:"realm"`
 	User     string    `json:"user"`
 	AuthTime time.Time `json:"auth_time"`
+	// Started is when the session began (its first journey): an ID token
+	// issued before it belongs to an earlier session, which a logout hint
+	// must not end this one with. Zero in sessions stored before it was
+	// recorded.
+	Started time.Time `json:"started,omitzero"`
 	// Journeys are the journeys the browser passed; a relying party whose
 	// journey is not among them runs it (a password-only login does not
 	// satisfy a relying party that asks for a push).
@@ -153,7 +182,7 @@ func hashCookie(v string) string {
 
 // sso returns the browser's SSO session and its key, or nil.
 func (p *Provider) sso(r *http.Request, now time.Time) (*ssoSession, string) {
-	ck, err := r.Cookie(cookieSSO)
+	ck, err := r.Cookie(p.cookies.sso)
 	if err != nil || ck.Value == "" || len(ck.Value) > 128 {
 		return nil, ""
 	}
@@ -178,12 +207,12 @@ func (p *Provider) remember(w http.ResponseWriter, r *http.Request, realm, user,
 	if s == nil || s.Realm != realm || s.User != user {
 		value := randomID(32)
 		key = hashCookie(value)
-		s = &ssoSession{Realm: realm, User: user}
+		s = &ssoSession{Realm: realm, User: user, Started: now.Truncate(time.Second)}
 		http.SetCookie(w, &http.Cookie{
-			Name: cookieSSO, Value: value, Path: "/", MaxAge: int(ttl / time.Second),
+			Name: p.cookies.sso, Value: value, Path: "/", MaxAge: int(ttl / time.Second),
 			HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
 		})
-		if old, err := r.Cookie(cookieSSO); err == nil && old.Value != "" {
+		if old, err := r.Cookie(p.cookies.sso); err == nil && old.Value != "" {
 			_ = deleteKey(p.kv, bucketSSO, hashCookie(old.Value))
 		}
 	}
@@ -199,13 +228,13 @@ func (p *Provider) remember(w http.ResponseWriter, r *http.Request, realm, user,
 
 // forget ends the browser's SSO session.
 func (p *Provider) forget(w http.ResponseWriter, r *http.Request) {
-	if ck, err := r.Cookie(cookieSSO); err == nil && ck.Value != "" {
+	if ck, err := r.Cookie(p.cookies.sso); err == nil && ck.Value != "" {
 		if err := deleteKey(p.kv, bucketSSO, hashCookie(ck.Value)); err != nil {
 			p.log.Error("deleting an SSO session", "err", err)
 		}
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieSSO, Value: "", Path: "/", MaxAge: -1,
+		Name: p.cookies.sso, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -215,20 +244,20 @@ func (p *Provider) forget(w http.ResponseWriter, r *http.Request) {
 // browserID returns the browser's binding cookie, setting a new one when
 // there is none. Login pages and CSRF tokens are bound to it.
 func (p *Provider) browserID(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(cookieBrowser); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
-		return ck.Value
+	if v := p.existingBrowserID(r); v != "" {
+		return v
 	}
 	v := randomID(32)
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieBrowser, Value: v, Path: "/oauth2/",
+		Name: p.cookies.browser, Value: v, Path: p.cookies.browserPath,
 		HttpOnly: true, Secure: p.secure, SameSite: http.SameSiteLaxMode,
 	})
 	return v
 }
 
 // existingBrowserID returns the binding cookie without setting one.
-func existingBrowserID(r *http.Request) string {
-	if ck, err := r.Cookie(cookieBrowser); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
+func (p *Provider) existingBrowserID(r *http.Request) string {
+	if ck, err := r.Cookie(p.cookies.browser); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 64 {
 		return ck.Value
 	}
 	return ""
@@ -243,7 +272,7 @@ func (p *Provider) csrfToken(browser, purpose string) string {
 }
 
 func (p *Provider) csrfOK(r *http.Request, purpose string) bool {
-	b := existingBrowserID(r)
+	b := p.existingBrowserID(r)
 	if b == "" {
 		return false
 	}

@@ -72,6 +72,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			p.tokenError(ctx, w, ar, fosite.ErrInvalidGrant.WithHint("This client must send code_verifier (PKCE)."))
 			return
 		}
+		if !p.grantUserOK(ctx, w, ar) {
+			return
+		}
+	case ar.GetGrantTypes().ExactOne(GrantRefreshToken):
+		if !p.grantUserOK(ctx, w, ar) {
+			return
+		}
 	}
 	resp, err := p.f.NewAccessResponse(ctx, ar)
 	if err != nil {
@@ -95,6 +102,41 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.f.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// grantUserOK checks, before a code or refresh token is exchanged, that
+// the grant's user still exists as the user who signed in and is not
+// locked (see grantUser): fosite's handlers only look at the stored grant,
+// so without this a deleted user's refresh token kept minting tokens for
+// its name — and for whoever was created with that name next. A refused
+// grant is revoked, access tokens included: invalid_grant tells the client
+// the grant is dead, and one that worked again after an unlock or for the
+// new user would contradict it. It answers the request itself when not OK.
+// The password grant needs no such check: it runs the journey, which finds
+// the user (or not) afresh.
+func (p *Provider) grantUserOK(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester) bool {
+	s, _ := ar.GetSession().(*Session)
+	if s == nil || s.User == "" {
+		return true
+	}
+	_, err := p.grantUser(s.Realm, s.User, s.AuthTime, time.Now(), true)
+	if err == nil {
+		return true
+	}
+	if !userGone(err) {
+		p.tokenError(ctx, w, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+		return false
+	}
+	if rerr := p.store.RevokeGrant(context.WithoutCancel(ctx), ar.GetID()); rerr != nil {
+		p.log.Error("revoking the grant of a user who is gone", "err", rerr)
+	}
+	p.log.Info("grant refused", "client", ar.GetClient().GetID(), "user", s.User, "reason", err.Error())
+	hint := "The user of this grant no longer exists."
+	if errors.Is(err, errUserLocked) {
+		hint = "The user's account is locked."
+	}
+	p.tokenError(ctx, w, ar, fosite.ErrInvalidGrant.WithHint(hint))
+	return false
 }
 
 // passwordGrantLimited applies the per-user limit to a password grant
