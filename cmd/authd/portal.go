@@ -122,12 +122,15 @@ func (p *portalFront) callbackAuth(client string) (portal.Auth, bool) {
 	return portal.Auth{Username: c.CallbackAuth.Username, Password: c.CallbackAuth.Password.Value()}, true
 }
 
+// Clients returns the api_clients being served, as of the last load.
+func (p *portalFront) Clients() map[string]*dsl.APIClient { return p.cur.Load().clients }
+
 // Handler is the start endpoint; mount it at api.PortalPattern.
 func (p *portalFront) Handler(eng *engine.Engine) http.Handler {
 	return api.NewPortal(api.PortalOptions{
 		Engine:  eng,
 		Log:     p.log,
-		Clients: func() map[string]*dsl.APIClient { return p.cur.Load().clients },
+		Clients: p.Clients,
 		Composer: func(c *dsl.APIClient) *clientinfo.Composer {
 			// A reload between Clients and Composer: the client's own
 			// templates, without a location, rather than another's.

@@ -195,6 +195,17 @@ func TestPortalStartAndCallback(t *testing.T) {
 		t.Fatalf("enrolment: %v", r)
 	}
 
+	// The journey the portal starts is not started by anyone else: the
+	// public journey API refuses it (authd run wires the portal's clients in).
+	resp, err := http.Post(fmt.Sprintf("http://%s/api/v1/realms/corp/journeys/portal_push/authenticate", srv.addr), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("portal_push started through the public journey API: %d, want 403", resp.StatusCode)
+	}
+
 	body := fmt.Sprintf(`{"user":"alice","message":"Anmeldung beim Portal","language_code":"de","ip_address":"203.0.113.25","user_agent":%q,"callback_url":%q}`, portalChromeUA, callback)
 	for _, tc := range []struct {
 		name, user, pass string

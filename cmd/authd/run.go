@@ -685,6 +685,7 @@ func (s *server) httpHandler() http.Handler {
 	root := http.NewServeMux()
 	s.api = api.NewWithOptions(s.eng, api.Options{
 		Log: s.log, IPLimit: s.ipLim, UserLimit: s.userLim,
+		APIClients: s.portal.Clients, // their journeys start only through /start
 	})
 	root.Handle("/", s.api)
 	if s.push != nil {

@@ -25,10 +25,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/authd/authd/dsl"
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/ratelimit"
@@ -46,7 +48,8 @@ type Handler struct {
 	userLim *ratelimit.Limiter
 	maxBody int64
 	now     func() time.Time
-	parking parking // long polls taken over from net/http (park.go)
+	clients func() map[string]*dsl.APIClient // nil: none
+	parking parking                          // long polls taken over from net/http (park.go)
 }
 
 // Options tune the journey API beyond New's defaults.
@@ -62,6 +65,15 @@ type Options struct {
 	MaxBodyBytes int64
 	// Now is the limiters' clock (default time.Now).
 	Now func() time.Time
+	// APIClients returns the api_clients being served (the portal
+	// endpoint's, read per request so a reload applies at once). A journey
+	// one of them lists trusts the user name it is given (the application
+	// authenticated its user already): started here by anyone, it would
+	// send pushes or codes to any user, tell who exists, and take the
+	// success of a careless approval. This endpoint therefore refuses to
+	// start it; a session an api_client started is still resumed (and
+	// long-polled) here by its id, which only the client knows.
+	APIClients func() map[string]*dsl.APIClient
 }
 
 // New returns the journey API over eng with no rate limits. Mount it at
@@ -81,7 +93,7 @@ func NewWithOptions(eng *engine.Engine, o Options) *Handler {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &Handler{eng: eng, log: o.Log, mux: http.NewServeMux(), ipLim: o.IPLimit, userLim: o.UserLimit, maxBody: o.MaxBodyBytes, now: o.Now}
+	h := &Handler{eng: eng, log: o.Log, mux: http.NewServeMux(), ipLim: o.IPLimit, userLim: o.UserLimit, maxBody: o.MaxBodyBytes, now: o.Now, clients: o.APIClients}
 	h.mux.HandleFunc("POST /api/v1/realms/{realm}/journeys/{journey}/authenticate", h.authenticate)
 	return h
 }
@@ -208,17 +220,23 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) {
 }
 
 // startedByClients reports whether journey of realm is one an api_client
-// starts (clientonly.go), which this endpoint must not start. A journey
-// unknown in realm is left to Start, which answers 404 as for any other.
+// starts (Options.APIClients), which this endpoint must not start. A
+// journey unknown in realm is left to Start, which answers 404 as for any
+// other.
 func (h *Handler) startedByClients(realm, journey string) bool {
 	p := h.eng.Program()
-	if p == nil {
+	if p == nil || h.clients == nil {
 		return false
 	}
 	if j := p.Journeys[journey]; j == nil || j.Realm != realm {
 		return false
 	}
-	return clientsOnly(h.eng, journey)
+	for _, c := range h.clients() {
+		if slices.Contains(c.Journeys, journey) {
+			return true
+		}
+	}
+	return false
 }
 
 // reply answers a start or resume of the request to path, and returns the

@@ -81,6 +81,7 @@ func clientServer(t *testing.T, o api.Options) (*httptest.Server, *atomic.Pointe
 	var clients atomic.Pointer[map[string]*dsl.APIClient]
 	clients.Store(&cfg.APIClients)
 	mux := http.NewServeMux()
+	o.APIClients = func() map[string]*dsl.APIClient { return *clients.Load() }
 	mux.Handle("/", api.NewWithOptions(eng, o))
 	mux.Handle(api.PortalPattern, api.NewPortal(api.PortalOptions{
 		Engine:  eng,

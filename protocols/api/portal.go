@@ -75,7 +75,6 @@ func NewPortal(o PortalOptions) *PortalHandler {
 	h.mux.HandleFunc(PortalPattern, h.start)
 	// The journey API over the same engine refuses to start the clients'
 	// journeys (clientonly.go).
-	registerClients(o.Engine, o.Clients)
 	return h
 }
 
