@@ -23,12 +23,13 @@ func TestUserLimit(t *testing.T) {
 	pw := func(user, password string) *tokenResp {
 		return tokenReq(t, fx, "cli", oauthtest.CLISecret, url.Values{"grant_type": {"password"}, "username": {user}, "password": {password}, "scope": {"openid"}})
 	}
-	pw(oauthtest.Alice, "wrong").fails(t, http.StatusBadRequest, "invalid_grant")
+	// Spellings the credentials node reads as alice count as alice.
+	pw(" "+oauthtest.Alice, "wrong").fails(t, http.StatusBadRequest, "invalid_grant")
 
 	// The second attempt, on a login page.
 	b := newBrowser(t, fx)
 	page := b.get(startLogin(t, b, "portal", url.Values{"code_challenge": nil}))
-	r := b.submit(page, map[string]string{"cb_username": oauthtest.Alice, "cb_password": "also-wrong"})
+	r := b.submit(page, map[string]string{"cb_username": oauthtest.Alice + "\u00a0", "cb_password": "also-wrong"})
 	if u, _ := url.Parse(r.location); u == nil || u.Query().Get("error") != "access_denied" {
 		t.Fatalf("a wrong password on the page: %d %q", r.status, r.location)
 	}

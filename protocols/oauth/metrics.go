@@ -71,10 +71,13 @@ func resultOf(status int, location string) string {
 
 // userLimited takes one token of the per-user limit (Config.UserLimit,
 // shared with the journey API: the key is realm and user name) for an
-// answer that carries a password or code. When none is left it sets
-// Retry-After, counts the refusal and reports false.
+// answer that carries a password or code. The name is trimmed as the
+// credentials node trims it, so " alice" is alice here too, not a fresh
+// budget. When none is left it sets Retry-After, counts the refusal and
+// reports false.
 func (p *Provider) userLimited(w http.ResponseWriter, realm, user string) (wait time.Duration, limited bool) {
 	lim := p.userLim.Load()
+	user = strings.TrimSpace(user)
 	if lim == nil || user == "" {
 		return 0, false
 	}
