@@ -24,9 +24,10 @@ Output goes to stdout: text (with a summary line), json (an array of
 diagnostics, for tools), or github (workflow annotations). The exit code is
 1 when there is an error; warnings alone exit 0 unless -strict makes them
 errors (all but "not set here" warnings about env() and file(), which
-describe the machine, not the configuration). Secret values are never
-printed.`)
-	strict := fs.Bool("strict", false, "treat warnings as errors (except secrets missing from this environment)")
+describe the machine, not the configuration, and warnings about a design
+that may be deliberate, such as a journey that starts from a bare user
+name and that anyone may start). Secret values are never printed.`)
+	strict := fs.Bool("strict", false, "treat warnings as errors (except secrets missing from this environment and deliberate designs)")
 	format := fs.String("format", "text", "output `format`: text, json or github")
 	config := fs.String("config", "", "configuration `dir`ectory (default $AUTHD_CONFIG, else .)")
 	pos, err := parse(fs, args)
