@@ -4,7 +4,7 @@
 //
 // A journey an api_client lists is started only by api_clients, through
 // the portal endpoint (portal.go); this one refuses to start it, but
-// resumes its sessions by id (clientonly.go).
+// resumes its sessions by id (Options.APIClients).
 //
 // Abuse limits: every request counts against its client address's rate
 // (Options.IPLimit), and every answer that carries a password or code

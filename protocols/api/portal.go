@@ -73,8 +73,8 @@ func NewPortal(o PortalOptions) *PortalHandler {
 	}
 	h := &PortalHandler{o: o, mux: http.NewServeMux()}
 	h.mux.HandleFunc(PortalPattern, h.start)
-	// The journey API over the same engine refuses to start the clients'
-	// journeys (clientonly.go).
+	// The journey API refuses to start the clients' journeys when it is
+	// given the same clients (api.Options.APIClients; authd run does).
 	return h
 }
 
