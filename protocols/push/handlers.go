@@ -79,6 +79,11 @@ func (s *Service) audienceOK(aud, enrolled string) bool {
 	return aud == strings.TrimRight(enrolled, "/") || aud == s.PublicURL()
 }
 
+// detailWrongDevice marks, in a rejection's detail, an answer from a device
+// the push was not sent to: the device is told unknown_push (nothing about
+// a push not its own), the audit entry and the metric say what it was.
+const detailWrongDevice = "wrong device"
+
 // rejected records a refused device request (a log line and an audit
 // entry of kind push_rejected) and answers it. attrs are key/value pairs;
 // "realm", "user", "device" and "message" go to the audit entry's fields.
@@ -101,8 +106,8 @@ func (s *Service) rejected(w http.ResponseWriter, r *http.Request, status int, c
 		}
 	}
 	why := code
-	if e.Detail["detail"] == "wrong device" {
-		why = "wrong_device"
+	if e.Detail["detail"] == detailWrongDevice {
+		why = "wrong_device" // the device hears unknown_push; the metric tells
 	}
 	metrics.PushRejected(why)
 	s.audit.Log(r.Context(), e)
@@ -320,7 +325,7 @@ func (s *Service) handleRespond(w http.ResponseWriter, r *http.Request) {
 		// Same answer as an unknown push: a device learns nothing about
 		// pushes that are not its own (not even whether they were
 		// answered or expired: the store checks this first).
-		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(who, "detail", "wrong device")...)
+		s.rejected(w, r, http.StatusNotFound, "unknown_push", "no such push", append(who, "detail", detailWrongDevice)...)
 		return
 	case errors.Is(err, errWrongChallenge):
 		s.rejected(w, r, http.StatusForbidden, "wrong_challenge", "the answer does not carry this push's challenge", who...)
