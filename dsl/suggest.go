@@ -18,6 +18,13 @@ func decodeContent(body hcl.Body, schema *hcl.BodySchema, owner string) (*hcl.Bo
 	return c, hintUnknown(diags, schema, c, owner)
 }
 
+// Content is decodeContent for the other HCL files authd reads (the
+// scenarios of authd test), so a misspelt name there says what was meant
+// as it does in a configuration.
+func Content(body hcl.Body, schema *hcl.BodySchema, owner string) (*hcl.BodyContent, hcl.Diagnostics) {
+	return decodeContent(body, schema, owner)
+}
+
 // unknownSummaries are hcl's summaries for a name the schema lacks: an
 // argument or a block in native syntax, either in JSON.
 var unknownSummaries = map[string]bool{

@@ -388,3 +388,35 @@ func TestTextTiming(t *testing.T) {
 		t.Fatalf("%s", b.String())
 	}
 }
+
+// TestUnknownNamesSayWhatWasMeant: a name a scenario file's block does not
+// take gets a "did you mean" when one is close, else the names it takes.
+func TestUnknownNamesSayWhatWasMeant(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"root", "colck = \"2026-01-01T00:00:00Z\"\n", `Did you mean "clock"?`},
+		{"user", "user \"a\" {\n  pasword = \"x\"\n}\n", `Did you mean "password"?`},
+		{"user, far", "user \"a\" {\n  colour = \"red\"\n}\n", `The arguments of user "a" are`},
+		{"scenario, far", "scenario \"s\" {\n  journey = \"login\"\n  colour = \"red\"\n}\n", `The arguments of scenario "s" are`},
+		{"step", "scenario \"s\" {\n  journey = \"login\"\n  step {\n    anwser = {}\n  }\n}\n", `Did you mean "answer"?`},
+		{"step, far", "scenario \"s\" {\n  journey = \"login\"\n  step {\n    colour = \"red\"\n  }\n}\n", `The arguments of step are`},
+		{"expect, far", "scenario \"s\" {\n  journey = \"login\"\n  expect {\n    colour = \"red\"\n  }\n}\n", `The arguments of expect are`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "a.authtest.hcl")
+			if err := os.WriteFile(path, []byte(tt.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, diags := Parse(dir, []string{path})
+			for _, d := range diags {
+				if d.Summary == "Unsupported argument" && strings.Contains(d.Detail, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no %q in %v", tt.want, diags)
+		})
+	}
+}

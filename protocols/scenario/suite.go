@@ -277,7 +277,7 @@ func Parse(dir string, files []string) (*Suite, hcl.Diagnostics) {
 func lineOf(r hcl.Range) string { return fmt.Sprintf("%s:%d", r.Filename, r.Start.Line) }
 
 func decodeFile(name string, f *hcl.File) ([]*User, []*Scenario, hcl.Diagnostics) {
-	content, diags := f.Body.Content(rootSchema)
+	content, diags := dsl.Content(f.Body, rootSchema, "a scenario file")
 	clock := DefaultClock
 	if a := content.Attributes["clock"]; a != nil {
 		if t, ok := timeAttr(a, &diags); ok {
@@ -303,7 +303,7 @@ func decodeFile(name string, f *hcl.File) ([]*User, []*Scenario, hcl.Diagnostics
 
 func decodeUser(b *hcl.Block) (*User, hcl.Diagnostics) {
 	u := &User{Name: b.Labels[0], DeclRange: b.DefRange}
-	content, diags := b.Body.Content(userSchema)
+	content, diags := dsl.Content(b.Body, userSchema, fmt.Sprintf("user %q", b.Labels[0]))
 	for _, a := range inOrder(content.Attributes) {
 		switch a.Name {
 		case "realm":
@@ -359,7 +359,7 @@ func decodeScenario(file string, b *hcl.Block, clock time.Time) (*Scenario, hcl.
 		Name: b.Labels[0], File: file, Frontend: FrontendAPI, Clock: clock,
 		DeclRange: b.DefRange, NameRange: b.LabelRanges[0], ranges: map[string]hcl.Range{},
 	}
-	content, diags := b.Body.Content(scenarioSchema)
+	content, diags := dsl.Content(b.Body, scenarioSchema, fmt.Sprintf("scenario %q", b.Labels[0]))
 	for name, a := range content.Attributes {
 		sc.ranges[name] = a.Expr.Range()
 	}
@@ -427,7 +427,7 @@ func decodeScenario(file string, b *hcl.Block, clock time.Time) (*Scenario, hcl.
 
 func decodeStep(b *hcl.Block) (*Step, hcl.Diagnostics) {
 	st := &Step{DeclRange: b.DefRange, ranges: map[string]hcl.Range{}}
-	content, diags := b.Body.Content(stepSchema)
+	content, diags := dsl.Content(b.Body, stepSchema, "step")
 	for _, a := range inOrder(content.Attributes) {
 		st.ranges[a.Name] = a.Expr.Range()
 		switch a.Name {
@@ -464,7 +464,7 @@ func decodeStep(b *hcl.Block) (*Step, hcl.Diagnostics) {
 
 func decodeExpect(b *hcl.Block) (*Expect, hcl.Diagnostics) {
 	ex := &Expect{DeclRange: b.DefRange, ranges: map[string]hcl.Range{}}
-	content, diags := b.Body.Content(expectSchema)
+	content, diags := dsl.Content(b.Body, expectSchema, "expect")
 	for _, a := range inOrder(content.Attributes) {
 		ex.ranges[a.Name] = a.Expr.Range()
 		switch a.Name {
