@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/authd/authd/dsl"
+	"github.com/authd/authd/engine/mfa"
 	"github.com/authd/authd/engine/store"
+	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/protocols/admin"
 	"github.com/authd/authd/protocols/oauth"
 )
@@ -116,8 +118,22 @@ func (c *cli) printKeys(keys []oauth.KeyInfo, format string) error {
 // keysCall runs one keys op on the store, or through the running server.
 // The store must exist: a rotation where no provider ever made keys
 // would only make a store.
+//
+// Offline, a rotation seals the new keys with the store key, resolved as
+// authd run resolves it (server.store.encryption_key, $AUTHD_STORE_KEY,
+// DATA/store.key); only the rotation needs it, so listing works without.
 func (c *cli) keysCall(config, data, op string, out any) error {
-	t, err := c.openAdmin(config, data, true)
+	dataDir := c.dataDir(data)
+	t, err := c.openAdminWith(config, data, true, func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, _ func() []string) error {
+		registerKeyOps(m, st, rotateWith(st, cfg, func() (oauth.Sealer, error) {
+			repo, _, err := newMFARepo(st, cfg, c.getenv, dataDir)
+			if err != nil {
+				return nil, fmt.Errorf("store key: %w", err)
+			}
+			return repo, nil
+		}))
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -141,14 +157,33 @@ func registerKeyOps(m *admin.Mux, kv store.KV, rotate func() error) {
 	}))
 }
 
-// rotateOffline rotates the keys of a store no server holds, keeping the
-// old ones published as long as cfg's relying parties need.
+// rotateOffline rotates the keys of a store without a provider, keeping
+// the old ones published as long as cfg's relying parties need, sealed
+// with the store key attached to kv (mfa.Attach: authd run attaches it).
+// Where none is attached it refuses rather than store keys in clear.
 func rotateOffline(kv store.KV, cfg *dsl.Config) func() error {
+	return rotateWith(kv, cfg, func() (oauth.Sealer, error) {
+		repo := mfa.For(kv)
+		if repo == nil {
+			return nil, admin.Errorf(admin.CodeInvalid, "no store key to seal the new signing keys with")
+		}
+		return repo, nil
+	})
+}
+
+// rotateWith rotates the keys of kv, sealing them with what sealer gives.
+// The configuration is checked first, so that a refused rotation does not
+// create a store key file.
+func rotateWith(kv store.KV, cfg *dsl.Config, sealer func() (oauth.Sealer, error)) func() error {
 	return func() error {
 		if cfg == nil {
 			return admin.Errorf(admin.CodeInvalid, "no configuration found: how long the old keys stay published depends on the relying parties' token lifetimes; pass -config")
 		}
-		return oauth.RotateKeys(kv, oauth.KeyRetention(oauth.FromDSL(cfg)), time.Now())
+		s, err := sealer()
+		if err != nil {
+			return err
+		}
+		return oauth.RotateKeys(kv, s, oauth.KeyRetention(oauth.FromDSL(cfg)), time.Now())
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/authd/authd/engine/store"
+	"github.com/authd/authd/engine/store/boltstore"
 	"github.com/authd/authd/protocols/oauth"
 )
 
@@ -103,6 +105,10 @@ relying_party "app" {
 	if len(third) != 6 || len(signing(third)) != 2 {
 		t.Fatalf("after an offline rotation: %+v", third)
 	}
+	// The server's keys and the offline rotation's are all sealed with the
+	// store key (DATA/store.key here): no private key or HMAC secret in
+	// clear in the store.
+	assertKeysSealed(t, filepath.Join(e.dir, "data", "authd.db"), 6)
 	bare := env{dir: shortDir(t)}
 	bare.run(t, "keys", "rotate", "-data", filepath.Join(e.dir, "data")).oneLineErr(t, "pass -config")
 	if got := list(); len(got) != 6 {
@@ -110,4 +116,38 @@ relying_party "app" {
 	}
 	e.run(t, "keys", "list").want(t, 0, []string{"KID", "ALG", "signing", "rotated out"}, nil)
 	e.run(t, "keys", "lst").want(t, 2, nil, []string{`did you mean "list"`})
+}
+
+// assertKeysSealed checks the raw oauth_keys bucket of the store at path:
+// want sealed signing keys, a sealed HMAC secret, nothing in clear.
+func assertKeysSealed(t *testing.T, path string, want int) {
+	t.Helper()
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	n := 0
+	err = st.View(func(tx store.Tx) error {
+		if tx.Get("oauth_keys", []byte("hmac")) != nil || tx.Get("oauth_keys", []byte("hmac_sealed")) == nil {
+			t.Error("the HMAC secret of opaque tokens is not sealed")
+		}
+		return tx.ForEach("oauth_keys", []byte("key/"), func(k, v []byte) error {
+			n++
+			var rec map[string]any
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return err
+			}
+			if rec["pkcs8"] != nil || rec["sealed"] == nil {
+				t.Errorf("%s is not sealed", k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != want {
+		t.Errorf("%d signing keys stored, want %d", n, want)
+	}
 }

@@ -411,7 +411,11 @@ func (s *server) run(watch bool) error {
 		defer s.push.Close()
 	}
 	if len(cfg.RelyingParties) > 0 {
-		if s.oauth, err = oauth.New(s.eng, s.kv, s.users, oauth.FromDSL(cfg), s.log); err != nil {
+		// The signing keys and HMAC secret are sealed with the store key
+		// of the OTP secrets: one key protects every secret in the store.
+		oc := oauth.FromDSL(cfg)
+		oc.Sealer = mfaRepo
+		if s.oauth, err = oauth.New(s.eng, s.kv, s.users, oc, s.log); err != nil {
 			return fmt.Errorf("oauth: %v", err)
 		}
 	}

@@ -26,14 +26,15 @@ func (k KeyInfo) Signing() bool { return k.Retired.IsZero() }
 
 // ListKeys returns the stored signing keys, the signing ones first, then
 // newest first, for `authd keys list`. A store no provider ever ran on has
-// none.
+// none. It needs no store key: only the private keys are sealed, not what
+// it reports.
 func ListKeys(kv store.KV) ([]KeyInfo, error) {
-	keys, _, err := readKeys(kv)
+	recs, err := readKeys(kv)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]KeyInfo, 0, len(keys))
-	for _, k := range keys {
+	out := make([]KeyInfo, 0, len(recs.keys))
+	for _, k := range recs.keys {
 		out = append(out, KeyInfo{KID: k.KID, Alg: k.Alg, Created: k.Created, Retired: k.Retired, PublishUntil: k.PublishUntil})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -36,7 +36,7 @@ func TestListKeysAfterRotation(t *testing.T) {
 	}
 
 	now := time.Now().Add(time.Minute)
-	if err := oauth.RotateKeys(kv, time.Hour, now); err != nil {
+	if err := oauth.RotateKeys(kv, nil, time.Hour, now); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := oauth.ListKeys(kv)

@@ -93,10 +93,10 @@ func TestRotateKeysOfflineThenPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p
-	if err := oauth.RotateKeys(kv, 0, time.Now()); err != nil {
+	if err := oauth.RotateKeys(kv, nil, 0, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := oauth.RotateKeys(kv, 0, time.Now().Add(time.Second)); err != nil {
+	if err := oauth.RotateKeys(kv, nil, 0, time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	p2, err := oauth.New(fx.Engine, kv, fx.Users, oauth.Config{Issuer: "https://auth.example.com"}, nil)

@@ -60,6 +60,11 @@ type Config struct {
 	// the journey API's limiter so a guesser cannot switch front ends; over
 	// it, 429 with Retry-After.
 	UserLimit *ratelimit.Limiter
+	// Sealer seals the signing keys and the HMAC secret under the store
+	// key (authd run gives the *mfa.Repo of the OTP secrets), and seals,
+	// at start, those a store from an earlier build holds in clear. Nil
+	// stores them in clear, as before: for tests and embedders only.
+	Sealer Sealer
 	// UserLookup, when set, replaces users.Repo.Get for claims (tests,
 	// front ends with another user source).
 	UserLookup func(realm, name string) (*users.User, error)
@@ -173,7 +178,7 @@ func New(eng *engine.Engine, kv store.KV, repo *users.Repo, cfg Config, log *slo
 	}
 	p.SetRealmSSOTTL(cfg.RealmSSOTTL)
 	p.SetUserLimit(cfg.UserLimit)
-	ring, secret, err := loadKeys(kv, time.Now())
+	ring, secret, err := loadKeys(kv, cfg.Sealer, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +332,7 @@ func (p *Provider) RotateKeys() error {
 	p.rotateMu.Lock()
 	defer p.rotateMu.Unlock()
 	now := time.Now()
-	if err := RotateKeys(p.kv, p.keyRetention(), now); err != nil {
+	if err := RotateKeys(p.kv, p.cfg.Sealer, p.keyRetention(), now); err != nil {
 		return err
 	}
 	return p.reloadKeys(now)
@@ -362,7 +367,7 @@ func KeyRetention(cfg Config) time.Duration {
 }
 
 func (p *Provider) reloadKeys(now time.Time) error {
-	ring, _, err := loadKeys(p.kv, now)
+	ring, _, err := loadKeys(p.kv, p.cfg.Sealer, now)
 	if err != nil {
 		return err
 	}
