@@ -188,7 +188,8 @@ func validateImported(u *User) error {
 
 // Import adds users to realm in one transaction: either all are written or,
 // if any is invalid or already exists (named in the error), none is.
-// Created and Updated are set to now; lockout state starts clean.
+// Created and Updated are set to now, and PasswordChanged too for a user
+// with a password hash; lockout state starts clean.
 func (r *Repo) Import(realm string, us []*User, now time.Time) (int, error) {
 	if err := ValidateRealm(realm); err != nil {
 		return 0, err
@@ -205,7 +206,10 @@ func (r *Repo) Import(realm string, us []*User, now time.Time) (int, error) {
 			return 0, errors.New("users: Import of a nil user")
 		}
 		c := clone(u)
-		c.Realm, c.Created, c.Updated = realm, now, now
+		c.Realm, c.Created, c.Updated, c.PasswordChanged = realm, now, now, time.Time{}
+		if c.PasswordHash != "" {
+			c.PasswordChanged = now
+		}
 		c.Failures, c.FirstFailure, c.LockedUntil = 0, time.Time{}, time.Time{}
 		if err := validate(c); err != nil {
 			return 0, fmt.Errorf("user %q: %w", c.Name, err)

@@ -113,7 +113,8 @@ func clone(u *User) *User {
 }
 
 // Create adds a user, or fails with ErrExists. Zero Created and Updated
-// times are set to now; u itself is not changed.
+// times are set to now, and a zero PasswordChanged to Created when u has a
+// password; u itself is not changed.
 func (r *Repo) Create(u *User) error {
 	if u == nil {
 		return errors.New("users: Create(nil)")
@@ -128,6 +129,9 @@ func (r *Repo) Create(u *User) error {
 	}
 	if c.Updated.IsZero() {
 		c.Updated = c.Created
+	}
+	if c.PasswordHash != "" && c.PasswordChanged.IsZero() {
+		c.PasswordChanged = c.Created
 	}
 	err := r.kv.Update(func(tx store.Tx) error {
 		if tx.Get(bucket, key(c.Realm, c.Name)) != nil {
@@ -144,7 +148,9 @@ func (r *Repo) Create(u *User) error {
 // Update applies fn to the stored user in one transaction. fn runs inside
 // the store's write transaction, so it must be quick (no hashing: see
 // SetPassword); its error aborts the update unchanged. fn may not rename
-// the user, and Updated is set to now unless fn set it.
+// the user, and Updated is set to now unless fn set it. When fn changes the
+// password hash without setting PasswordChanged, it is set to Updated, so
+// no way of setting a password skips the record of it.
 func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 	if err := checkNames(realm, name); err != nil {
 		return err
@@ -159,7 +165,7 @@ func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 			return notFound(realm, name)
 		}
 		oldHash = u.PasswordHash
-		before := u.Updated
+		before, beforePW := u.Updated, u.PasswordChanged
 		if err := fn(u); err != nil {
 			return err
 		}
@@ -171,6 +177,9 @@ func (r *Repo) Update(realm, name string, fn func(*User) error) error {
 		}
 		if u.Updated.Equal(before) {
 			u.Updated = time.Now().UTC()
+		}
+		if u.PasswordHash != oldHash && u.PasswordChanged.Equal(beforePW) {
+			u.PasswordChanged = u.Updated
 		}
 		newHash = u.PasswordHash
 		return save(tx, u)
@@ -227,7 +236,8 @@ func (r *Repo) List(realm string) ([]*User, error) {
 	return out, nil
 }
 
-// SetPassword stores an argon2id hash of password. The hash is computed
+// SetPassword stores an argon2id hash of password and records now as
+// PasswordChanged (grants signed in before it end). The hash is computed
 // before the write transaction, which stays short. The lockout state is
 // left alone: unlocking is a separate, audited decision (Unlock).
 func (r *Repo) SetPassword(realm, name, password string, now time.Time) error {
@@ -240,7 +250,7 @@ func (r *Repo) SetPassword(realm, name, password string, now time.Time) error {
 	}
 	return r.Update(realm, name, func(u *User) error {
 		u.PasswordHash = hash
-		u.Updated = now
+		u.Updated, u.PasswordChanged = now, now
 		return nil
 	})
 }

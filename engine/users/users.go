@@ -32,6 +32,13 @@ type User struct {
 	LockedUntil  time.Time `json:"locked_until,omitempty"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
+	// PasswordChanged is when the password was last set: by Create or
+	// Import with a hash, SetPassword, or an Update that changes the
+	// hash. Updated cannot serve, as failed checks move it too. The OAuth
+	// provider ends grants and SSO sessions signed in before it. Zero for
+	// users stored before it was recorded: no change known, so an upgrade
+	// signs nobody out.
+	PasswordChanged time.Time `json:"password_changed,omitzero"`
 }
 
 // Lockout locks an account after MaxFailures failed checks within Window,

@@ -53,10 +53,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 
 	// Single sign-on: a browser that already passed this relying party's
 	// journey skips it, unless the relying party asks for a fresh login or
-	// the session's user is gone or locked since.
-	if s, _ := p.sso(r, now); s.satisfies(c.cfg.Realm, c.cfg.Journey, now) && !slices.Contains(prompt, "login") &&
+	// the session's user is gone, locked or has a new password since.
+	if s, key := p.sso(r, now); s.satisfies(c.cfg.Realm, c.cfg.Journey, now) && !slices.Contains(prompt, "login") &&
 		(maxAge < 0 || !s.AuthTime.Add(time.Duration(maxAge)*time.Second).Before(now.Truncate(time.Second))) &&
-		p.ssoUserOK(s, now) {
+		p.ssoUserOK(s, key, now) {
 		p.issueCode(w, r, ar, c, grantInfo{user: s.User, authTime: s.AuthTime, requestedAt: now})
 		return
 	}

@@ -105,8 +105,8 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // grantUserOK checks, before a code or refresh token is exchanged, that
-// the grant's user still exists as the user who signed in and is not
-// locked (see grantUser): fosite's handlers only look at the stored grant,
+// the grant's user still exists as the user who signed in, has not
+// changed the password since, and is not locked (see grantUser): fosite's handlers only look at the stored grant,
 // so without this a deleted user's refresh token kept minting tokens for
 // its name — and for whoever was created with that name next. A refused
 // grant is revoked, access tokens included: invalid_grant tells the client
@@ -132,8 +132,11 @@ func (p *Provider) grantUserOK(ctx context.Context, w http.ResponseWriter, ar fo
 	}
 	p.log.Info("grant refused", "client", ar.GetClient().GetID(), "user", s.User, "reason", err.Error())
 	hint := "The user of this grant no longer exists."
-	if errors.Is(err, errUserLocked) {
+	switch {
+	case errors.Is(err, errUserLocked):
 		hint = "The user's account is locked."
+	case errors.Is(err, errPasswordChanged):
+		hint = "The user's password changed since the sign-in."
 	}
 	p.tokenError(ctx, w, ar, fosite.ErrInvalidGrant.WithHint(hint))
 	return false
