@@ -351,6 +351,11 @@ func TestUserCommands(t *testing.T) {
 	if a, _ := list[0]["attributes"].(map[string]any); a["dept"] != "it" {
 		t.Fatalf("attributes = %v", list[0]["attributes"])
 	}
+	// When the password was last set (the table above changed it), which
+	// grants and SSO sessions signed in before it no longer outlive.
+	if _, ok := list[0]["password_changed"].(string); !ok {
+		t.Fatalf("no password_changed in %v", list[0])
+	}
 
 	// Nothing above put a password into the process list or the output.
 	for _, s := range []string{"s3cret-pass", "new-pass", "other-pass"} {

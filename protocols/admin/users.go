@@ -66,6 +66,10 @@ type (
 		Failures    int               `json:"failures,omitempty"`
 		Created     time.Time         `json:"created"`
 		Updated     time.Time         `json:"updated"`
+		// PasswordChanged is when the password was last set: grants and
+		// SSO sessions signed in before it are refused. Absent for users
+		// stored before authd recorded it.
+		PasswordChanged *time.Time `json:"password_changed,omitempty"`
 	}
 	// UserLookup is the answer of user.get: whether the user exists, and
 	// if so the user as listed. A missing user is not an error, so a client
@@ -218,6 +222,10 @@ func (s *UserService) info(u *users.User, now time.Time) UserInfo {
 	if info.Locked {
 		t := u.LockedUntil
 		info.LockedUntil = &t
+	}
+	if !u.PasswordChanged.IsZero() {
+		t := u.PasswordChanged
+		info.PasswordChanged = &t
 	}
 	return info
 }
