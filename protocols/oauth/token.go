@@ -127,8 +127,14 @@ func (p *Provider) grantUserOK(ctx context.Context, w http.ResponseWriter, ar fo
 		p.tokenError(ctx, w, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
 		return false
 	}
-	if rerr := p.store.RevokeGrant(context.WithoutCancel(ctx), ar.GetID()); rerr != nil {
-		p.log.Error("revoking the grant of a user who is gone", "err", rerr)
+	// A locked account only pauses its grants: anyone who knows a user
+	// name can lock it by failing passwords, and must not thereby end the
+	// user's sign-ins in every application. Gone, re-created or with a new
+	// password, the grant is over.
+	if !errors.Is(err, errUserLocked) {
+		if rerr := p.store.RevokeGrant(context.WithoutCancel(ctx), ar.GetID()); rerr != nil {
+			p.log.Error("revoking the grant of a user who is gone", "err", rerr)
+		}
 	}
 	p.log.Info("grant refused", "client", ar.GetClient().GetID(), "user", s.User, "reason", err.Error())
 	hint := "The user of this grant no longer exists."
