@@ -67,12 +67,12 @@ type adminTarget struct {
 // are then not checked).
 type localOps func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, realms func() []string) error
 
-// openAdmin is openAdminWith for the user, store, keys and audit ops.
+// openAdmin is openAdminWith for the user, store and audit ops (the keys
+// commands open their own: keysCall).
 func (c *cli) openAdmin(configFlag, dataFlag string, readOnly bool) (*adminTarget, error) {
-	return c.openAdminWith(configFlag, dataFlag, readOnly, func(m *admin.Mux, st *boltstore.Store, cfg *dsl.Config, realms func() []string) error {
+	return c.openAdminWith(configFlag, dataFlag, readOnly, func(m *admin.Mux, st *boltstore.Store, _ *dsl.Config, realms func() []string) error {
 		(&admin.UserService{Repo: users.NewRepo(st), Realms: realms}).Register(m)
 		registerStoreOps(m, st)
-		registerKeyOps(m, st, rotateOffline(st, cfg))
 		return registerAuditOps(m, st)
 	})
 }
