@@ -384,6 +384,7 @@ func TestMigrations(t *testing.T) {
 	s := mustOpen(t, path, Options{})
 	putKV(t, s, "b", "k", "v1")
 	s.Close()
+	stamp(t, path, "1") // a store of schema 1, whatever this build writes
 
 	var ran []int
 	step := func(v int, fail bool) migration {
@@ -580,4 +581,20 @@ func TestPageFillFollowsKeyOrder(t *testing.T) {
 			t.Errorf("fill percent after each put = %v, want %v", got, want)
 		}
 	})
+}
+
+// TestSchema1Upgraded: a store of the first schema opens with this build's
+// steps and is stamped with its schema, data kept, so an older build then
+// refuses it (SchemaError) instead of misreading the sealed OAuth keys.
+func TestSchema1Upgraded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "authd.db")
+	s := mustOpen(t, path, Options{})
+	putKV(t, s, "users", "alice", "1")
+	s.Close()
+	stamp(t, path, "1")
+	s = mustOpen(t, path, Options{})
+	defer s.Close()
+	if got := getKV(t, s, metaBucket, schemaKey); got != strconv.Itoa(CurrentSchema) || getKV(t, s, "users", "alice") != "1" {
+		t.Errorf("after the upgrade: schema %q, alice %q", got, getKV(t, s, "users", "alice"))
+	}
 }

@@ -13,7 +13,14 @@ import (
 // whenever stored data changes shape, together with a step in migrations,
 // so an older store is upgraded in place and a newer one is refused rather
 // than misread.
-const CurrentSchema = 1
+//
+// Schema 2: the OAuth signing keys and token HMAC secret are sealed with
+// the store key (protocols/oauth seals a schema-1 store's at its first
+// start, holding the key boltstore does not), and users record when their
+// password was set. The step itself moves nothing; the number is there so
+// that a build before it refuses the store cleanly instead of writing a
+// clear HMAC secret beside the sealed one and failing on the keys.
+const CurrentSchema = 2
 
 const (
 	metaBucket = "meta"
@@ -26,7 +33,9 @@ type migration func(tx *bolt.Tx) error
 
 // migrations[i] upgrades schema i+1 to i+2; len(migrations) is always
 // CurrentSchema-1 (a test checks it).
-var migrations = []migration{}
+var migrations = []migration{
+	func(*bolt.Tx) error { return nil }, // 1 → 2: see CurrentSchema
+}
 
 // initSchema stamps a fresh store, checks an existing one's version and
 // migrates it when older. It is also the first read of a file, so it probes
