@@ -35,6 +35,28 @@ func (l *loader) checkPublicStarts() hcl.Diagnostics {
 		}
 	}
 	var diags hcl.Diagnostics
+	// A journey an application vouches for cannot also be one a browser
+	// or a NAS starts: /oauth2/authorize and RADIUS would run it for
+	// anyone, past the journey API's refusal.
+	other := func(kind, name, journey string, rng hcl.Range) {
+		if !listed[journey] {
+			return
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Journey started only by api_clients",
+			Detail: fmt.Sprintf("The %s %q runs the journey %q, which an api_client lists: such a journey takes the user name the application gives, so only the client's authenticated start call may begin it. Give the %s a journey of its own that asks for credentials.",
+				kind, name, journey, kind),
+			Subject: rng.Ptr(),
+		})
+	}
+	for _, name := range sortedKeys(l.cfg.RelyingParties) {
+		rp := l.cfg.RelyingParties[name]
+		other("relying_party", name, rp.Journey, rp.DeclRange)
+	}
+	for _, p := range l.cfg.RADIUSPolicies {
+		other("radius_policy", p.Name, p.Journey, p.DeclRange)
+	}
 	for _, j := range l.journeys {
 		if l.cfg.Journeys[j.Name] != j || listed[j.Name] || l.graphs[j] == nil {
 			continue

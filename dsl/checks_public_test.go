@@ -148,3 +148,61 @@ journey "outer" {
 		}
 	}
 }
+
+// TestClientJourneyElsewhere: a journey an api_client lists cannot also be
+// a relying party's or a RADIUS policy's, which would start it for anyone.
+func TestClientJourneyElsewhere(t *testing.T) {
+	const base = `
+realm "corp" {}
+journey "portal_push" {
+  realm = realm.corp
+  start = node.who
+  node "username" "who" { next = success }
+}
+journey "login" {
+  realm = realm.corp
+  start = node.login
+  node "credentials" "login" { next = node.check }
+  node "password_check" "check" {
+    outcomes = { success = success, failure = failure, locked = failure }
+  }
+}
+api_client "portal" {
+  secret      = env("G_SECRET")
+  allowed_ips = ["192.0.2.0/24"]
+  journeys    = [journey.portal_push]
+}
+`
+	rp := func(j string) string {
+		return `
+relying_party "web" {
+  realm         = realm.corp
+  client_type   = "confidential"
+  client_id     = "web"
+  client_secret = env("WEB_SECRET")
+  redirect_uris = ["https://app.example.com/cb"]
+  journey       = journey.` + j + `
+}
+`
+	}
+	for _, tc := range []struct {
+		name, extra string
+		want        bool
+	}{
+		{"a relying party on the portal's journey", rp("portal_push"), true},
+		{"a relying party on its own journey", rp("login"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, diags := LoadSources(map[string][]byte{"a.hcl": []byte(base + tc.extra)}, "", testOptions())
+			got := false
+			for _, d := range diags {
+				if d.Summary == "Journey started only by api_clients" {
+					got = d.Severity == hcl.DiagError && strings.Contains(d.Detail, `The relying_party "web" runs the journey "portal_push"`)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("error %v, want %v:\n%s", got, tc.want, render(t, diags, cfg.Files))
+			}
+		})
+	}
+}
