@@ -379,14 +379,11 @@ func readKeys(kv store.KV) (*keyRecords, error) {
 				return fmt.Errorf("oauth: the stored HMAC secret is unreadable: %w", err)
 			}
 		}
-		return tx.ForEach(bucketKeys, []byte(keyPrefix), func(_, v []byte) error {
-			sk := new(storedKey)
-			if err := json.Unmarshal(v, sk); err != nil {
-				return fmt.Errorf("oauth: a stored signing key is unreadable: %w", err)
-			}
-			recs.keys = append(recs.keys, sk)
-			return nil
-		})
+		all, err := keysIn(tx)
+		for _, r := range all {
+			recs.keys = append(recs.keys, r.sk)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -520,15 +517,17 @@ func RotateKeys(kv store.KV, s Sealer, keep time.Duration, now time.Time) error 
 			}
 		}
 		if s != nil {
+			// Keys still in clear are sealed first, then read again
+			// sealed, so the retirement below rewrites them as stored.
 			if err := sealStored(tx, s); err != nil {
+				return err
+			}
+			if old, err = keysIn(tx); err != nil {
 				return err
 			}
 		}
 		for _, o := range old {
 			sk := o.sk
-			if err := sk.seal(s); err != nil {
-				return err
-			}
 			switch {
 			case sk.Retired.IsZero():
 				sk.Retired = now.UTC()

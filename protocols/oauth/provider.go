@@ -305,13 +305,25 @@ func (p *Provider) SetClients(cs []*Client) error {
 		claims[c] = true
 	}
 	set.claims = sortedKeys(claims)
-	p.clients.Store(set)
-	if p.store != nil {
-		// A refresh_token_ttl may no longer be never: the store's next
-		// sweep gives such a client's unexpiring tokens their expiry.
+	old := p.clients.Swap(set)
+	if p.store != nil && old != nil && neverNoMore(old, set) {
+		// The store looks at every refresh token stored without an expiry
+		// once at start; after that only when a client's refresh lifetime
+		// stops being never does another look find tokens to expire.
 		p.store.ClientsChanged()
 	}
 	return nil
+}
+
+// neverNoMore reports whether a client whose refresh tokens never expired
+// in old has a refresh lifetime in cur.
+func neverNoMore(old, cur *clientSet) bool {
+	for id, c := range cur.byID {
+		if o := old.byID[id]; o != nil && o.refreshTTL < 0 && c.refreshTTL >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // GetClient looks a relying party up by client_id.
