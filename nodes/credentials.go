@@ -2,10 +2,10 @@ package nodes
 
 import (
 	"context"
-	"strings"
 	"unicode"
 
 	"github.com/authd/authd/engine"
+	"github.com/authd/authd/engine/users"
 )
 
 // CredentialsConfig are the settings of a credentials node.
@@ -100,7 +100,7 @@ func (n *credentials) ask() engine.Result {
 // cleanUsername trims a user name and refuses one that is empty, too long
 // or holds control characters, which no store should see.
 func cleanUsername(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	s = users.AnsweredName(s)
 	if s == "" || len(s) > maxUsernameLen {
 		return "", false
 	}

@@ -12,6 +12,7 @@ package users
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -60,3 +61,9 @@ var (
 	// ErrExists means the user is already in the realm.
 	ErrExists = errors.New("user already exists")
 )
+
+// AnsweredName is the user name an answer means: what a person typed,
+// white space (Unicode spaces included) trimmed. The credential nodes look
+// users up by it, and the per-user rate limits key on it, so " alice" and
+// "alice\u00a0" are guesses at alice and draw on alice's budget.
+func AnsweredName(s string) string { return strings.TrimSpace(s) }

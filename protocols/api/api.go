@@ -34,6 +34,7 @@ import (
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/ratelimit"
+	"github.com/authd/authd/engine/users"
 )
 
 // MaxBodyBytes bounds a request body; a journey answer is a few hundred bytes.
@@ -270,7 +271,7 @@ func (h *Handler) reply(w http.ResponseWriter, ctx context.Context, path string,
 
 // credentialAnswer reports whether answers carry a password or code for s
 // (a guess worth limiting), and the user it is about: the name answered
-// with it, as the nodes read it (limitName), else the session's user, else
+// with it, as the nodes read it (users.AnsweredName), else the session's user, else
 // "" (all anonymous guesses of a realm share one bucket, which only
 // matters when a journey asks for a password before a name).
 func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, bool) {
@@ -292,7 +293,7 @@ func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, boo
 		}
 		switch typ {
 		case engine.CallbackName:
-			if name := limitName(*a.Value); name != "" {
+			if name := users.AnsweredName(*a.Value); name != "" {
 				user = name
 			}
 		case engine.CallbackPassword, engine.CallbackCode:
@@ -305,15 +306,6 @@ func credentialAnswer(s *engine.Session, answers []engine.Callback) (string, boo
 	}
 	return user, guess
 }
-
-// limitName is the user name an answer is about, as the username and
-// credentials nodes read it (nodes.cleanUsername trims white space,
-// Unicode spaces included, before the store is asked): " alice" and
-// "alice\u00a0" are guesses at alice, so they must draw on alice's budget,
-// not on fresh ones of their own. protocols may not import nodes, so this
-// repeats the trimming; TestPerUserLimitNameVariants checks the two agree
-// through the real credentials node.
-func limitName(s string) string { return strings.TrimSpace(s) }
 
 // limited answers 429 with Retry-After.
 func (h *Handler) limited(w http.ResponseWriter, scope string, wait time.Duration) {

@@ -8,6 +8,7 @@ import (
 	"github.com/authd/authd/engine"
 	"github.com/authd/authd/engine/metrics"
 	"github.com/authd/authd/engine/ratelimit"
+	"github.com/authd/authd/engine/users"
 )
 
 // statusWriter remembers the status and Location a handler answered with,
@@ -77,7 +78,7 @@ func resultOf(status int, location string) string {
 // reports false.
 func (p *Provider) userLimited(w http.ResponseWriter, realm, user string) (wait time.Duration, limited bool) {
 	lim := p.userLim.Load()
-	user = strings.TrimSpace(user)
+	user = users.AnsweredName(user)
 	if lim == nil || user == "" {
 		return 0, false
 	}
