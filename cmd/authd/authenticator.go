@@ -36,7 +36,7 @@ func (c *cli) cmdAuthenticator(args []string) error {
 A software authenticator for demos, tests and headless users: it enrols
 with push_registration's URI, keeps its P-256 device keys in a local state
 file (mode 0600), and answers pushes through the realm's "poll" push
-provider, so a push login works on one machine with no outside service.`, args)
+provider, so a push login works on one machine with no outside service.`, authenticatorSubcommands, args)
 }
 
 const authStateHelp = `

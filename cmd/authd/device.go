@@ -18,7 +18,7 @@ var deviceSubcommands = subcommands{
 }
 
 func (c *cli) cmdDevice(args []string) error {
-	return c.subcommand("device", "authd device COMMAND -realm R [flags] NAME", "", args)
+	return c.subcommand("device", "authd device COMMAND -realm R [flags] NAME", "", deviceSubcommands, args)
 }
 
 const deviceHelpCommon = `

@@ -27,7 +27,7 @@ The OAuth/OIDC provider signs ID tokens and JWT access tokens with an RS256
 and an ES256 key it creates in the store on its first start. The store is
 found like authd user finds it (-data, $AUTHD_DATA, ./data and
 server.store.path); while authd runs, the command goes through its admin
-socket, and a rotation takes effect at once.`, args)
+socket, and a rotation takes effect at once.`, keysSubcommands, args)
 }
 
 // keyList is the answer of keys.list and keys.rotate.

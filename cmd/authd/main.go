@@ -76,26 +76,27 @@ type command struct {
 	name    string
 	summary string
 	run     func(c *cli, args []string) error
+	subs    subcommands // a group's commands (authd user add), for usage hints
 }
 
 // commands is the command table; `authd help` lists it in this order.
 var commands = []command{
-	{"run", "serve journeys (with no configuration, the embedded quick start)", (*cli).cmdRun},
-	{"validate", "check a configuration", (*cli).cmdValidate},
-	{"fmt", "format configuration files canonically", (*cli).cmdFmt},
-	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph},
-	{"test", "run the journey scenarios of a configuration", (*cli).cmdTest},
-	{"diff", "show what changed in meaning between two configurations", (*cli).cmdDiff},
-	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser},
-	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP},
-	{"device", "manage users' push devices (list, delete)", (*cli).cmdDevice},
-	{"authenticator", "a software push authenticator (enroll, pending, approve, deny, code)", (*cli).cmdAuthenticator},
-	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes},
-	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload},
-	{"backup", "write a consistent copy of the store", (*cli).cmdBackup},
-	{"audit", "print (or -follow) the audit log", (*cli).cmdAudit},
-	{"keys", "list or rotate the OAuth/OIDC signing keys", (*cli).cmdKeys},
-	{"version", "print the version, commit and Go version", (*cli).cmdVersion},
+	{"run", "serve journeys (with no configuration, the embedded quick start)", (*cli).cmdRun, nil},
+	{"validate", "check a configuration", (*cli).cmdValidate, nil},
+	{"fmt", "format configuration files canonically", (*cli).cmdFmt, nil},
+	{"graph", "draw a journey (mermaid or dot)", (*cli).cmdGraph, nil},
+	{"test", "run the journey scenarios of a configuration", (*cli).cmdTest, nil},
+	{"diff", "show what changed in meaning between two configurations", (*cli).cmdDiff, nil},
+	{"user", "manage the users of a realm (add, list, passwd, delete, unlock, import)", (*cli).cmdUser, userSubcommands},
+	{"otp", "manage users' TOTP/HOTP tokens (enroll, list, delete)", (*cli).cmdOTP, otpSubcommands},
+	{"device", "manage users' push devices (list, delete)", (*cli).cmdDevice, deviceSubcommands},
+	{"authenticator", "a software push authenticator (enroll, pending, approve, deny, code)", (*cli).cmdAuthenticator, authenticatorSubcommands},
+	{"recovery-codes", "give a user fresh recovery codes (generate, status)", (*cli).cmdRecoveryCodes, recoverySubcommands},
+	{"reload", "ask the running server to reload its configuration", (*cli).cmdReload, nil},
+	{"backup", "write a consistent copy of the store", (*cli).cmdBackup, nil},
+	{"audit", "print (or -follow) the audit log", (*cli).cmdAudit, nil},
+	{"keys", "list or rotate the OAuth/OIDC signing keys", (*cli).cmdKeys, keysSubcommands},
+	{"version", "print the version, commit and Go version", (*cli).cmdVersion, nil},
 }
 
 func main() {
@@ -132,7 +133,7 @@ func (c *cli) main(args []string) (code int) {
 			// A usage error's hint names the command it is about:
 			// authd user add -h, not authd user -h.
 			about := cmd.name
-			if len(args) > 1 && slices.ContainsFunc(subcommandsOf(name), func(s subcommand) bool { return s.name == args[1] }) {
+			if len(args) > 1 && slices.ContainsFunc(cmd.subs, func(s subcommand) bool { return s.name == args[1] }) {
 				about += " " + args[1]
 			}
 			return c.exit(about, cmd.run(c, args[1:]))
@@ -294,4 +295,53 @@ func oneOf(flagName, v string, allowed ...string) error {
 	}
 	sort.Strings(allowed)
 	return usagef("-%s must be one of %s, not %q", flagName, strings.Join(allowed, ", "), v)
+}
+
+// subcommand is one command of a group such as `authd user`.
+type subcommand struct {
+	name, summary string
+	run           func(c *cli, args []string) error
+}
+
+// subcommands are the commands of a group, in the order help lists them.
+type subcommands []subcommand
+
+// subcommand dispatches `authd GROUP COMMAND`, printing the group's help
+// (synopsis, then intro when there is one) for -h or no command.
+func (c *cli) subcommand(group, synopsis, intro string, subs subcommands, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		w := c.stdout
+		if len(args) == 0 {
+			w = c.stderr
+		}
+		fmt.Fprintf(w, "Usage: %s\n\n", synopsis)
+		if intro != "" {
+			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(intro))
+		}
+		fmt.Fprint(w, "Commands:\n")
+		width := 0
+		for _, s := range subs {
+			width = max(width, len(s.name))
+		}
+		for _, s := range subs {
+			fmt.Fprintf(w, "  %-*s  %s\n", width, s.name, s.summary)
+		}
+		fmt.Fprintf(w, "\nRun 'authd %s COMMAND -h' for the flags of each.\n", group)
+		if len(args) == 0 {
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		if s.name == args[0] {
+			return s.run(c, args[1:])
+		}
+		names[i] = s.name
+	}
+	msg := fmt.Sprintf("unknown %s command %q", group, args[0])
+	if best := admin.DidYouMean(args[0], names); best != "" {
+		msg += fmt.Sprintf("; did you mean %q?", best)
+	}
+	return usagef("%s", msg)
 }

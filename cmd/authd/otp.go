@@ -362,77 +362,7 @@ var otpSubcommands = subcommands{
 
 // cmdOTP is `authd otp`: administrators' handling of OTP tokens.
 func (c *cli) cmdOTP(args []string) error {
-	return c.subcommand("otp", "authd otp COMMAND [flags] NAME", "", args)
-}
-
-// subcommand is one command of a group such as `authd user`.
-type subcommand struct {
-	name, summary string
-	run           func(c *cli, args []string) error
-}
-
-// subcommands are the commands of a group, in the order help lists them.
-type subcommands []subcommand
-
-// subcommandsOf returns the commands of group, nil when it has none, so
-// a usage error can name the command it is about (authd user add -h).
-func subcommandsOf(group string) subcommands {
-	switch group {
-	case "user":
-		return userSubcommands
-	case "otp":
-		return otpSubcommands
-	case "device":
-		return deviceSubcommands
-	case "authenticator":
-		return authenticatorSubcommands
-	case "recovery-codes":
-		return recoverySubcommands
-	case "keys":
-		return keysSubcommands
-	}
-	return nil
-}
-
-// subcommand dispatches `authd GROUP COMMAND`, printing the group's help
-// (synopsis, then intro when there is one) for -h or no command.
-func (c *cli) subcommand(group, synopsis, intro string, args []string) error {
-	subs := subcommandsOf(group)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
-		w := c.stdout
-		if len(args) == 0 {
-			w = c.stderr
-		}
-		fmt.Fprintf(w, "Usage: %s\n\n", synopsis)
-		if intro != "" {
-			fmt.Fprintf(w, "%s\n\n", strings.TrimSpace(intro))
-		}
-		fmt.Fprint(w, "Commands:\n")
-		width := 0
-		for _, s := range subs {
-			width = max(width, len(s.name))
-		}
-		for _, s := range subs {
-			fmt.Fprintf(w, "  %-*s  %s\n", width, s.name, s.summary)
-		}
-		fmt.Fprintf(w, "\nRun 'authd %s COMMAND -h' for the flags of each.\n", group)
-		if len(args) == 0 {
-			return &exitError{code: 2}
-		}
-		return nil
-	}
-	names := make([]string, len(subs))
-	for i, s := range subs {
-		if s.name == args[0] {
-			return s.run(c, args[1:])
-		}
-		names[i] = s.name
-	}
-	msg := fmt.Sprintf("unknown %s command %q", group, args[0])
-	if best := admin.DidYouMean(args[0], names); best != "" {
-		msg += fmt.Sprintf("; did you mean %q?", best)
-	}
-	return usagef("%s", msg)
+	return c.subcommand("otp", "authd otp COMMAND [flags] NAME", "", otpSubcommands, args)
 }
 
 // mfaFlagSet is userFlagSet for the otp and recovery-codes groups.

@@ -16,7 +16,7 @@ var recoverySubcommands = subcommands{
 // cmdRecoveryCodes is `authd recovery-codes`: fresh codes for a user who
 // lost their phone and their old codes, handed over by an administrator.
 func (c *cli) cmdRecoveryCodes(args []string) error {
-	return c.subcommand("recovery-codes", "authd recovery-codes COMMAND [flags] NAME", "", args)
+	return c.subcommand("recovery-codes", "authd recovery-codes COMMAND [flags] NAME", "", recoverySubcommands, args)
 }
 
 func (c *cli) cmdRecoveryGenerate(args []string) error {

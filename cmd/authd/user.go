@@ -44,7 +44,7 @@ var userSubcommands = subcommands{
 }
 
 func (c *cli) cmdUser(args []string) error {
-	return c.subcommand("user", "authd user COMMAND [flags] [NAME]", "", args)
+	return c.subcommand("user", "authd user COMMAND [flags] [NAME]", "", userSubcommands, args)
 }
 
 // userFlags are the flags every user command takes.
